@@ -1,0 +1,59 @@
+// Package docs serves interactive API documentation (Swagger UI) whose
+// assets are embedded in the binary, so /docs works with no internet access.
+package docs
+
+import (
+	"embed"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+
+	"github.com/gin-gonic/gin"
+	swaggerfiles "github.com/swaggo/files/v2"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+)
+
+// Prefix is where the documentation lives.
+const Prefix = "/docs"
+
+//go:embed assets
+var assets embed.FS
+
+// files maps each served name to the file system holding it; nothing else
+// of the Swagger UI distribution is exposed.
+var files = func() map[string]fs.FS {
+	own, _ := fs.Sub(assets, "assets")
+	return map[string]fs.FS{
+		"index.html":           own,
+		"init.js":              own,
+		"swagger-ui.css":       swaggerfiles.FS,
+		"swagger-ui-bundle.js": swaggerfiles.FS,
+		"favicon-32x32.png":    swaggerfiles.FS,
+	}
+}()
+
+// Register mounts the page and its assets on engine.
+func Register(engine *gin.Engine) {
+	engine.GET(Prefix, func(c *gin.Context) { serve(c, "index.html") })
+	engine.GET(Prefix+"/:file", func(c *gin.Context) { serve(c, c.Param("file")) })
+}
+
+func serve(c *gin.Context, name string) {
+	fsys, ok := files[name]
+	if !ok {
+		httpkit.WriteProblem(c.Writer, httpkit.NewProblem(c.Request.Context(), http.StatusNotFound, "no such documentation file"))
+		return
+	}
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		httpkit.WriteProblem(c.Writer, httpkit.NewProblem(c.Request.Context(), http.StatusInternalServerError, "documentation asset missing"))
+		return
+	}
+	ct := mime.TypeByExtension(path.Ext(name))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	c.Data(http.StatusOK, ct, data)
+}

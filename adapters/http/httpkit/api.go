@@ -1,0 +1,66 @@
+package httpkit
+
+import (
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
+	"github.com/gin-gonic/gin"
+)
+
+// BearerAuth is the name of the security scheme that protected operations declare.
+const BearerAuth = "bearer"
+
+// Protected is the Security value of an operation that needs a bearer token.
+var Protected = []map[string][]string{{BearerAuth: {}}}
+
+// Routes is what a bounded context's HTTP adapter offers: it registers its
+// operations on the API.
+type Routes interface {
+	Register(api huma.API)
+}
+
+// APIConfig describes the API document and request limits.
+type APIConfig struct {
+	Title        string
+	Version      string
+	Description  string
+	MaxBodyBytes int64
+}
+
+var installErrors sync.Once
+
+// NewAPI mounts a huma API on engine: OpenAPI 3.1 at /openapi.json, JSON
+// only, every error a Problem. Docs are served separately (see package docs).
+func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
+	installErrors.Do(func() {
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return newHumaError(nil, status, msg, errs...)
+		}
+		huma.NewErrorWithContext = newHumaError
+	})
+
+	hc := huma.DefaultConfig(cfg.Title, cfg.Version)
+	hc.Info.Description = cfg.Description
+	hc.DocsPath = ""     // the built-in page loads its scripts from a CDN
+	hc.SchemasPath = ""  // schemas are inlined in /openapi.json
+	hc.CreateHooks = nil // no $schema field in bodies, no Link header
+	hc.Formats = map[string]huma.Format{
+		"application/json": huma.DefaultJSONFormat,
+		"json":             huma.DefaultJSONFormat,
+	}
+	hc.RejectUnknownQueryParameters = true
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		BearerAuth: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	// huma caps bodies at 1 MiB and counts a body of exactly the limit as too
+	// large; the body-limit middleware enforces HTTP_MAX_BODY_BYTES, so let
+	// huma accept one byte more than that.
+	limit := cfg.MaxBodyBytes + 1
+	hc.OnAddOperation = append(hc.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
+		if op.RequestBody != nil {
+			op.MaxBodyBytes = limit
+		}
+	})
+	return humagin.New(engine, hc)
+}

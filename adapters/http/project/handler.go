@@ -1,0 +1,223 @@
+// Package project serves the project context over HTTP under /api/v1/projects.
+package project
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/project"
+	ports "github.com/scoped-api/foundation/ports/project"
+)
+
+// BasePath is the collection's path.
+const BasePath = "/api/v1/projects"
+
+// Handler adapts HTTP requests to the project use cases.
+type Handler struct{ svc ports.Service }
+
+var _ httpkit.Routes = (*Handler)(nil)
+
+// NewHandler serves svc.
+func NewHandler(svc ports.Service) *Handler { return &Handler{svc: svc} }
+
+// Project is a project as clients see it.
+type Project struct {
+	ID          string    `json:"id" format:"uuid" doc:"The project's id"`
+	Name        string    `json:"name" doc:"Unique among the owner's live projects"`
+	Description string    `json:"description" doc:"Free text"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toResponse(p *project.Project) Project {
+	return Project{
+		ID:          p.ID().String(),
+		Name:        p.Name(),
+		Description: p.Description(),
+		CreatedAt:   p.CreatedAt(),
+		UpdatedAt:   p.UpdatedAt(),
+	}
+}
+
+// Request and response shapes. Only shape is checked here; the domain
+// owns the rules (name length, uniqueness...).
+type (
+	createInput struct {
+		Body struct {
+			Name        string `json:"name" doc:"Trimmed; 1 to 200 characters"`
+			Description string `json:"description,omitempty" doc:"Up to 2000 characters"`
+		}
+	}
+	projectOutput struct {
+		Body Project
+	}
+	createOutput struct {
+		Location string `header:"Location" doc:"The new project's URL"`
+		Body     Project
+	}
+	byIDInput struct {
+		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+	}
+	updateInput struct {
+		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+		Body      struct {
+			Name        *string `json:"name,omitempty" doc:"New name; trimmed, 1 to 200 characters"`
+			Description *string `json:"description,omitempty" doc:"New description; up to 2000 characters"`
+		}
+	}
+	listInput struct {
+		Limit  int    `query:"limit" default:"20" doc:"Page size, 1 to 100"`
+		Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+	}
+	listOutput struct {
+		Body struct {
+			Items      []Project `json:"items" nullable:"false"`
+			NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
+		}
+	}
+)
+
+// Register adds the project routes.
+func (h *Handler) Register(api huma.API) {
+	tags := []string{"projects"}
+	huma.Register(api, huma.Operation{
+		OperationID:   "create-project",
+		Method:        http.MethodPost,
+		Path:          BasePath,
+		Summary:       "Create a project",
+		Tags:          tags,
+		Security:      httpkit.Protected,
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusConflict, http.StatusRequestEntityTooLarge},
+	}, h.create)
+	huma.Register(api, huma.Operation{
+		OperationID: "list-projects",
+		Method:      http.MethodGet,
+		Path:        BasePath,
+		Summary:     "List the caller's projects, newest first",
+		Tags:        tags,
+		Security:    httpkit.Protected,
+		Errors:      []int{http.StatusUnauthorized},
+	}, h.list)
+	huma.Register(api, huma.Operation{
+		OperationID: "get-project",
+		Method:      http.MethodGet,
+		Path:        BasePath + "/{project_id}",
+		Summary:     "Get a project",
+		Tags:        tags,
+		Security:    httpkit.Protected,
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
+	}, h.get)
+	huma.Register(api, huma.Operation{
+		OperationID: "update-project",
+		Method:      http.MethodPatch,
+		Path:        BasePath + "/{project_id}",
+		Summary:     "Change a project's name and/or description",
+		Tags:        tags,
+		Security:    httpkit.Protected,
+		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
+	}, h.update)
+	huma.Register(api, huma.Operation{
+		OperationID:   "delete-project",
+		Method:        http.MethodDelete,
+		Path:          BasePath + "/{project_id}",
+		Summary:       "Delete a project",
+		Description:   "The project disappears from reads and lists; its record is kept.",
+		Tags:          tags,
+		Security:      httpkit.Protected,
+		DefaultStatus: http.StatusNoContent,
+		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
+	}, h.delete)
+}
+
+func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, error) {
+	owner, err := httpkit.Subject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.svc.CreateProject(ctx, owner, ports.CreateProject{Name: in.Body.Name, Description: in.Body.Description})
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &createOutput{Location: BasePath + "/" + p.ID().String(), Body: toResponse(p)}, nil
+}
+
+func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) {
+	owner, err := httpkit.Subject(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := ports.ListProjects{Limit: in.Limit}
+	if in.Cursor != "" {
+		c, err := kernel.ParseCursor(in.Cursor)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+		}
+		q.Cursor = &c
+	}
+	page, err := h.svc.ListProjects(ctx, owner, q)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+	}
+	out := &listOutput{}
+	out.Body.Items = make([]Project, len(page.Items))
+	for i, p := range page.Items {
+		out.Body.Items[i] = toResponse(p)
+	}
+	if page.Next != nil {
+		out.Body.NextCursor = page.Next.Encode()
+	}
+	return out, nil
+}
+
+func (h *Handler) get(ctx context.Context, in *byIDInput) (*projectOutput, error) {
+	owner, id, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.svc.GetProject(ctx, owner, id)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &projectOutput{Body: toResponse(p)}, nil
+}
+
+func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, error) {
+	owner, id, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.svc.UpdateProject(ctx, owner, id, ports.UpdateProject{Name: in.Body.Name, Description: in.Body.Description})
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &projectOutput{Body: toResponse(p)}, nil
+}
+
+func (h *Handler) delete(ctx context.Context, in *byIDInput) (*struct{}, error) {
+	owner, id, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.svc.DeleteProject(ctx, owner, id); err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return nil, nil
+}
+
+func scope(ctx context.Context, rawID string) (kernel.Subject, kernel.ProjectID, error) {
+	owner, err := httpkit.Subject(ctx)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err)
+	}
+	id, err := kernel.ParseProjectID(rawID)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+	}
+	return owner, id, nil
+}

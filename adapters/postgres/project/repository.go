@@ -1,0 +1,175 @@
+// Package project stores projects with GORM on PostgreSQL or SQLite.
+package project
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/scoped-api/foundation/adapters/postgres"
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/project"
+	ports "github.com/scoped-api/foundation/ports/project"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations returns the project context's schema migrations.
+func Migrations() postgres.MigrationSet {
+	pg, _ := fs.Sub(migrations, "migrations/postgres")
+	lite, _ := fs.Sub(migrations, "migrations/sqlite")
+	return postgres.MigrationSet{Context: "project", Postgres: pg, SQLite: lite}
+}
+
+// Repository implements ports.Repository.
+type Repository struct{ db *gorm.DB }
+
+var _ ports.Repository = (*Repository)(nil)
+
+// NewRepository returns a repository over db.
+func NewRepository(db *postgres.DB) *Repository { return &Repository{db: db.Gorm} }
+
+type row struct {
+	ID          uuid.UUID  `gorm:"column:id;primaryKey"`
+	Owner       string     `gorm:"column:owner"`
+	Name        string     `gorm:"column:name"`
+	Description string     `gorm:"column:description"`
+	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	DeletedAt   *time.Time `gorm:"column:deleted_at"`
+}
+
+func (row) TableName() string { return "projects" }
+
+func toRow(p *project.Project) row {
+	return row{
+		ID:          p.ID().UUID(),
+		Owner:       p.Owner().String(),
+		Name:        p.Name(),
+		Description: p.Description(),
+		CreatedAt:   p.CreatedAt(),
+		UpdatedAt:   p.UpdatedAt(),
+		DeletedAt:   p.DeletedAt(),
+	}
+}
+
+func toDomain(r row) *project.Project {
+	owner, _ := kernel.ParseSubject(r.Owner) // rows are written from parsed subjects
+	var deleted *time.Time
+	if r.DeletedAt != nil {
+		d := r.DeletedAt.UTC()
+		deleted = &d
+	}
+	return project.Rehydrate(kernel.ProjectIDFrom(r.ID), owner, r.Name, r.Description, r.CreatedAt.UTC(), r.UpdatedAt.UTC(), deleted)
+}
+
+func scope(owner kernel.Subject) map[string]string {
+	return map[string]string{"app.subject": owner.String()}
+}
+
+// errOwnerMismatch guards against a caller passing one owner as the scope
+// and a project of another.
+var errOwnerMismatch = errors.New("project repository: project owner differs from the scope")
+
+// Add inserts p.
+func (r *Repository) Add(ctx context.Context, owner kernel.Subject, p *project.Project) error {
+	if p.Owner() != owner {
+		return errOwnerMismatch
+	}
+	rw := toRow(p)
+	err := postgres.Conn(ctx, r.db).Create(&rw).Error
+	if postgres.IsDuplicate(err) {
+		return project.ErrNameTaken
+	}
+	return postgres.Failure("add project", err)
+}
+
+func (r *Repository) live(tx *gorm.DB, owner kernel.Subject) *gorm.DB {
+	return tx.Where("owner = ? AND deleted_at IS NULL", owner.String())
+}
+
+// Get loads one live project of owner.
+func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
+	var rw row
+	err := r.live(postgres.Conn(ctx, r.db), owner).Where("id = ?", id.UUID()).Take(&rw).Error
+	if postgres.IsNotFound(err) {
+		return nil, project.ErrNotFound
+	}
+	if err != nil {
+		return nil, postgres.Failure("get project", err)
+	}
+	return toDomain(rw), nil
+}
+
+// List returns one page of owner's live projects, newest first.
+func (r *Repository) List(ctx context.Context, owner kernel.Subject, q ports.ListQuery) (ports.Page, error) {
+	tx := r.live(postgres.Conn(ctx, r.db), owner)
+	if q.After != nil {
+		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", q.After.At, q.After.At, q.After.ID)
+	}
+	var rows []row
+	err := tx.Order("created_at DESC").Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error
+	if err != nil {
+		return ports.Page{}, postgres.Failure("list projects", err)
+	}
+	var page ports.Page
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		page.Next = &kernel.Cursor{At: last.CreatedAt.UTC(), ID: last.ID}
+	}
+	page.Items = make([]*project.Project, len(rows))
+	for i, rw := range rows {
+		page.Items[i] = toDomain(rw)
+	}
+	return page, nil
+}
+
+// Update locks one live project of owner, applies fn and saves it.
+func (r *Repository) Update(ctx context.Context, owner kernel.Subject, id kernel.ProjectID, fn func(p *project.Project) error) (*project.Project, error) {
+	var out *project.Project
+	err := postgres.InScopedTx(ctx, r.db, scope(owner), func(tx *gorm.DB) error {
+		var rw row
+		err := r.live(tx, owner).Where("id = ?", id.UUID()).
+			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&rw).Error
+		if postgres.IsNotFound(err) {
+			return project.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		p := toDomain(rw)
+		if err := fn(p); err != nil {
+			return err
+		}
+		next := toRow(p)
+		err = tx.Model(&row{}).Where("id = ? AND owner = ?", next.ID, next.Owner).Updates(map[string]any{
+			"name":        next.Name,
+			"description": next.Description,
+			"updated_at":  next.UpdatedAt,
+			"deleted_at":  next.DeletedAt,
+		}).Error
+		if postgres.IsDuplicate(err) {
+			return project.ErrNameTaken
+		}
+		if err != nil {
+			return err
+		}
+		out = p
+		return nil
+	})
+	if err != nil {
+		if kernel.KindOf(err) != kernel.KindUnknown {
+			return nil, err
+		}
+		return nil, postgres.Failure("update project", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package bootstrap
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/adapters/auth"
+	"github.com/scoped-api/foundation/adapters/postgres"
+	"github.com/scoped-api/foundation/domain/kernel"
+)
+
+const usage = `usage: api [command]
+
+commands:
+  serve                          start the HTTP API (the default)
+  migrate up|down|status         apply, roll back one, or list schema migrations
+  token --sub SUBJECT [--ttl 1h] print a signed bearer token for the configured secret
+
+Configuration comes from the environment; see README.md.
+`
+
+// Main runs the api command with args (without the program name) and
+// returns the process exit code.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, nil, os.Stdout, os.Stderr)
+}
+
+// Run is Main with its environment and streams made explicit; environ nil
+// means the process environment. Cancelling ctx stops a running server.
+func Run(ctx context.Context, args []string, environ map[string]string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cfg, err := LoadConfig(environ)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, cfg, args, stdout, stderr)
+	case "token":
+		return token(cfg, args, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
+	var srv *Server
+	var log *zap.Logger
+	app := App(cfg, fx.Populate(&srv, &log))
+	if err := app.Err(); err != nil {
+		fmt.Fprintf(stderr, "cannot assemble the application: %v\n", err)
+		return 1
+	}
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		fmt.Fprintf(stderr, "cannot start: %v\n", err)
+		return 1
+	}
+	if cfg.Auth.UsingDevelopmentSecret {
+		log.Warn("AUTH_HS256_SECRET is not set: using the public DEVELOPMENT secret; never do this in production")
+	}
+	if cfg.Env == EnvDevelopment {
+		fmt.Fprintf(stdout, "\n  API   %s\n  Docs  %s/docs\n  Token bin/api token --sub alice   (then: curl -H \"Authorization: Bearer $TOKEN\" %s/api/v1/projects)\n\n",
+			srv.URL(), srv.URL(), srv.URL())
+	}
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case sig := <-app.Wait():
+		code = sig.ExitCode
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel()
+	if err := app.Stop(stopCtx); err != nil {
+		fmt.Fprintf(stderr, "unclean shutdown: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+func migrate(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "usage: api migrate up|down|status\n")
+		return 2
+	}
+	// The same graph as serve, built but not started: only the database and
+	// the migrations every context contributes are constructed.
+	var db *postgres.DB
+	var m *postgres.Migrator
+	app := fx.New(fx.Supply(cfg), fx.NopLogger, PlatformModule, HTTPModule, contexts, fx.Populate(&db, &m))
+	if err := app.Err(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, cfg.Database.ConnectTimeout)
+	defer cancel()
+	if err := db.Ping(pingCtx); err != nil {
+		fmt.Fprintf(stderr, "database %s is unreachable: %v\n", RedactURL(cfg.Database.URL), err)
+		return 1
+	}
+	switch args[0] {
+	case "up":
+		applied, err := m.Up(ctx)
+		for _, name := range applied {
+			fmt.Fprintf(stdout, "applied %s\n", name)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(stdout, "schema is up to date")
+		}
+	case "down":
+		name, err := m.Down(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if name == "" {
+			fmt.Fprintln(stdout, "nothing to roll back")
+		} else {
+			fmt.Fprintf(stdout, "rolled back %s\n", name)
+		}
+	case "status":
+		st, err := m.Status(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tSTATE\tNAME")
+		for _, s := range st {
+			state := "pending"
+			if s.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, state, s.Name)
+		}
+		_ = tw.Flush()
+	default:
+		fmt.Fprintf(stderr, "unknown migrate command %q: use up, down or status\n", args[0])
+		return 2
+	}
+	return 0
+}
+
+func token(cfg Config, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sub := fs.String("sub", "", "the token's subject (required)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	subject, err := kernel.ParseSubject(*sub)
+	if err != nil {
+		fmt.Fprintln(stderr, "token: --sub is required (1 to 255 bytes)")
+		return 2
+	}
+	if *ttl <= 0 {
+		fmt.Fprintln(stderr, "token: --ttl must be positive")
+		return 2
+	}
+	issuer, err := auth.NewHS256([]byte(cfg.Auth.Secret), cfg.Auth.Issuer, cfg.Auth.Audience)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	tok, err := issuer.Issue(subject, *ttl)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if cfg.Auth.UsingDevelopmentSecret {
+		fmt.Fprintln(stderr, "note: signed with the public DEVELOPMENT secret (AUTH_HS256_SECRET is not set)")
+	}
+	fmt.Fprintln(stdout, tok)
+	return 0
+}

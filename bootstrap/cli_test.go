@@ -1,0 +1,163 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scoped-api/foundation/adapters/auth"
+)
+
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, env, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTokenCommand(t *testing.T) {
+	env := map[string]string{"AUTH_HS256_SECRET": strings.Repeat("k", 40), "AUTH_ISSUER": "iss"}
+	code, out, _ := run(t, env, "token", "--sub", "alice", "--ttl", "2h")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	h, _ := auth.NewHS256([]byte(strings.Repeat("k", 40)), "iss", "")
+	sub, exp, err := h.Verify(strings.TrimSpace(out))
+	if err != nil || sub.String() != "alice" || time.Until(exp) < 119*time.Minute {
+		t.Fatalf("minted token: %v %v %v", sub, exp, err)
+	}
+	if code, _, stderr := run(t, env, "token"); code != 2 || !strings.Contains(stderr, "--sub") {
+		t.Fatalf("no subject: %d %q", code, stderr)
+	}
+	if code, _, _ := run(t, env, "token", "--sub", "a", "--ttl", "-1h"); code != 2 {
+		t.Fatalf("negative ttl: %d", code)
+	}
+	code, _, stderr := run(t, map[string]string{}, "token", "--sub", "bob")
+	if code != 0 || !strings.Contains(stderr, "DEVELOPMENT") {
+		t.Fatalf("development token must be labelled: %d %q", code, stderr)
+	}
+}
+
+func TestUsageAndUnknownCommands(t *testing.T) {
+	if code, out, _ := run(t, nil, "help"); code != 0 || !strings.Contains(out, "migrate up|down|status") {
+		t.Fatalf("help: %d %q", code, out)
+	}
+	if code, _, stderr := run(t, map[string]string{}, "frobnicate"); code != 2 || !strings.Contains(stderr, "unknown command") {
+		t.Fatalf("unknown: %d %q", code, stderr)
+	}
+	if code, _, stderr := run(t, map[string]string{"APP_ENV": "prod"}, "serve"); code != 2 || !strings.Contains(stderr, "APP_ENV") {
+		t.Fatalf("bad config: %d %q", code, stderr)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "sqlite://" + t.TempDir() + "/m.db"}
+	code, out, stderr := run(t, env, "migrate", "status")
+	if code != 0 || !strings.Contains(out, "pending") || strings.Contains(out, "applied") {
+		t.Fatalf("status before: %d %q %q", code, out, stderr)
+	}
+	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "applied 20261125000001_create_projects.sql") {
+		t.Fatalf("up: %d %q", code, out)
+	}
+	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("second up: %d %q", code, out)
+	}
+	if code, out, _ := run(t, env, "migrate", "status"); code != 0 || !regexp.MustCompile(`applied\s+\S*create_projects`).MatchString(out) {
+		t.Fatalf("status after: %d %q", code, out)
+	}
+	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "rolled back") {
+		t.Fatalf("down: %d %q", code, out)
+	}
+	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "nothing to roll back") {
+		t.Fatalf("second down: %d %q", code, out)
+	}
+	if code, _, _ := run(t, env, "migrate", "sideways"); code != 2 {
+		t.Fatalf("unknown direction: %d", code)
+	}
+	if code, _, _ := run(t, env, "migrate"); code != 2 {
+		t.Fatalf("no direction: %d", code)
+	}
+	unreachable := map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x?connect_timeout=1", "DB_CONNECT_TIMEOUT": "2s"}
+	if code, _, stderr := run(t, unreachable, "migrate", "up"); code != 1 || !strings.Contains(stderr, "unreachable") {
+		t.Fatalf("unreachable database: %d %q", code, stderr)
+	}
+}
+
+func TestServeStartsAndStopsCleanly(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL": "sqlite://" + t.TempDir() + "/s.db",
+		"HTTP_ADDR":    "127.0.0.1:0",
+		"LOG_LEVEL":    "error",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errb syncBuffer
+	go func() { done <- Run(ctx, []string{"serve"}, env, &out, &errb) }()
+	deadline := time.Now().Add(20 * time.Second)
+	banner := regexp.MustCompile(`API\s+(http://\S+)`)
+	for {
+		var err error
+		if m := banner.FindStringSubmatch(out.String()); m != nil {
+			var res *http.Response
+			res, err = http.Get(m[1] + "/health/ready")
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel() // what SIGTERM does
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(out.String(), "/docs") || !strings.Contains(out.String(), "token --sub") {
+		t.Fatalf("the banner does not say where the docs are or how to get a token: %q", out.String())
+	}
+}
+
+func TestServeFailsClearlyWhenTheDatabaseIsUnreachable(t *testing.T) {
+	env := map[string]string{
+		"DATABASE_URL":       "postgres://postgres@127.0.0.1:1/x",
+		"HTTP_ADDR":          "127.0.0.1:0",
+		"DB_CONNECT_TIMEOUT": "2s",
+		"LOG_LEVEL":          "error",
+	}
+	code, _, stderr := run(t, env, "serve")
+	if code != 1 || !strings.Contains(stderr, "unreachable") || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Fatalf("exit %d: %q", code, stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the server writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

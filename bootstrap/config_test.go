@@ -1,0 +1,87 @@
+package bootstrap
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scoped-api/foundation/adapters/auth"
+)
+
+func TestDefaults(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Env != EnvDevelopment || cfg.HTTP.Addr != "127.0.0.1:8000" || cfg.HTTP.MaxBodyBytes != 1<<20 ||
+		cfg.Database.URL != "sqlite://var/api.db" || !cfg.Database.MigrateOnStart || cfg.Log.Format != "console" ||
+		cfg.HTTP.ShutdownTimeout != 15*time.Second || len(cfg.CORS.AllowedOrigins) != 0 {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	if cfg.Auth.Secret != auth.DevelopmentSecret || !cfg.Auth.UsingDevelopmentSecret {
+		t.Fatal("development must fall back to the labelled development secret")
+	}
+}
+
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	_, err := LoadConfig(map[string]string{
+		"APP_ENV":               "staging",
+		"HTTP_ADDR":             "nope",
+		"HTTP_SHUTDOWN_TIMEOUT": "soon",
+		"HTTP_MAX_BODY_BYTES":   "0",
+		"DATABASE_URL":          "mysql://x",
+		"DB_MAX_OPEN_CONNS":     "many",
+		"LOG_LEVEL":             "loud",
+		"LOG_FORMAT":            "xml",
+		"CORS_ALLOWED_ORIGINS":  "https://ok.example,ftp://bad",
+		"DB_MIGRATE_ON_START":   "perhaps",
+	})
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, name := range []string{"APP_ENV", "HTTP_ADDR", "HTTP_SHUTDOWN_TIMEOUT", "HTTP_MAX_BODY_BYTES", "DATABASE_URL",
+		"DB_MAX_OPEN_CONNS", "LOG_LEVEL", "LOG_FORMAT", "CORS_ALLOWED_ORIGINS", "DB_MIGRATE_ON_START"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the error does not mention %s:\n%v", name, err)
+		}
+	}
+	if strings.Count(err.Error(), "HTTP_SHUTDOWN_TIMEOUT") != 1 {
+		t.Errorf("a value that does not parse is reported once:\n%v", err)
+	}
+}
+
+func TestProductionRefusesWeakSecrets(t *testing.T) {
+	base := func(secret string) map[string]string {
+		return map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret}
+	}
+	for name, secret := range map[string]string{
+		"unset":       "",
+		"short":       strings.Repeat("x", auth.MinSecretBytes-1),
+		"development": auth.DevelopmentSecret,
+	} {
+		_, err := LoadConfig(base(secret))
+		if err == nil || !strings.Contains(err.Error(), "AUTH_HS256_SECRET") {
+			t.Errorf("%s secret in production: %v", name, err)
+		}
+	}
+	cfg, err := LoadConfig(base(strings.Repeat("s", auth.MinSecretBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Log.Format != "json" || cfg.Auth.UsingDevelopmentSecret {
+		t.Fatalf("production: %+v", cfg)
+	}
+}
+
+func TestCORSOrigins(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example,http://localhost:3000"})
+	if err != nil || len(cfg.CORS.AllowedOrigins) != 2 {
+		t.Fatalf("%v %v", cfg.CORS, err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := RedactURL("postgres://u:hunter2@h/db"); strings.Contains(got, "hunter2") {
+		t.Fatal(got)
+	}
+}

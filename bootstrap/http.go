@@ -1,0 +1,170 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gin-gonic/gin"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/adapters/auth"
+	"github.com/scoped-api/foundation/adapters/http/docs"
+	"github.com/scoped-api/foundation/adapters/http/health"
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/adapters/http/middleware"
+)
+
+// Version is the API's version, shown in the API document.
+const Version = "1.0.0"
+
+const (
+	defaultCheckTimeout = time.Second
+	// readinessDeadline bounds /health/ready even when a dependency hangs.
+	readinessDeadline = 1500 * time.Millisecond
+)
+
+// HTTPModule serves every context's routes with one middleware chain.
+var HTTPModule = fx.Module("http",
+	fx.Provide(
+		fx.Private,
+		newVerifier,
+		newEngine,
+	),
+	fx.Provide(newAPI, NewServer),
+)
+
+var _ middleware.TokenVerifier = (*auth.HS256)(nil)
+
+func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
+	return auth.NewHS256([]byte(cfg.Auth.Secret), cfg.Auth.Issuer, cfg.Auth.Audience)
+}
+
+// newEngine builds the router with the middleware in the one order that
+// holds: the correlation id first (everything logs it), the access log
+// around everything below it (so it sees panics as 500s), then recovery,
+// the headers every response carries, CORS and the body limit.
+func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.HandleMethodNotAllowed = true
+	engine.ContextWithFallback = true
+	engine.RedirectTrailingSlash = false
+	engine.RedirectFixedPath = false
+
+	engine.Use(
+		middleware.Correlation(log),
+		middleware.AccessLog(),
+		middleware.Recovery(),
+		middleware.SecurityHeaders(docs.Prefix),
+	)
+	if len(cfg.CORS.AllowedOrigins) > 0 {
+		engine.Use(middleware.CORS(cfg.CORS.AllowedOrigins))
+	}
+	engine.Use(middleware.BodyLimit(cfg.HTTP.MaxBodyBytes))
+
+	engine.NoRoute(middleware.NotFound)
+	engine.NoMethod(middleware.MethodNotAllowed)
+	docs.Register(engine)
+	return engine
+}
+
+type apiIn struct {
+	fx.In
+	Config   Config
+	Engine   *gin.Engine
+	Verifier middleware.TokenVerifier
+	Log      *zap.Logger
+	Routes   []httpkit.Routes `group:"routes"`
+	Checks   []health.Check   `group:"readiness"`
+}
+
+// newAPI creates the API document and registers every context's routes.
+func newAPI(in apiIn) huma.API {
+	api := httpkit.NewAPI(in.Engine, httpkit.APIConfig{
+		Title:        "Project API",
+		Version:      Version,
+		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
+		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
+	})
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier))
+	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
+	for _, r := range in.Routes {
+		r.Register(api)
+	}
+	return api
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+	cfg Config
+	log *zap.Logger
+}
+
+// NewServer listens in OnStart (so a busy port fails the start), serves in
+// a goroutine and drains in-flight requests in OnStop.
+func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine, _ huma.API, _ Migrated, log *zap.Logger) *Server {
+	s := &Server{
+		srv: &http.Server{
+			Handler:           engine,
+			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+			ReadTimeout:       cfg.HTTP.ReadTimeout,
+			// Streaming routes lift this per request; nothing else may.
+			WriteTimeout: cfg.HTTP.WriteTimeout,
+			IdleTimeout:  cfg.HTTP.IdleTimeout,
+			ErrorLog:     zap.NewStdLog(log.Named("http")),
+		},
+		cfg: cfg,
+		log: log,
+	}
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTP.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
+			}
+			s.ln = ln
+			go func() {
+				if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("HTTP server failed", zap.Error(err))
+					_ = sd.Shutdown(fx.ExitCode(1))
+				}
+			}()
+			log.Info("HTTP server listening", zap.String("url", s.URL()))
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, cfg.HTTP.ShutdownTimeout)
+			defer cancel()
+			err := s.srv.Shutdown(ctx)
+			if errors.Is(err, context.DeadlineExceeded) {
+				log.Warn("shutdown timeout reached; closing remaining connections")
+				return s.srv.Close()
+			}
+			return err
+		},
+	})
+	return s
+}
+
+// Addr is the bound address (useful with HTTP_ADDR port 0).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.cfg.HTTP.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// URL is the base URL clients use.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// RegisterOnShutdown runs fn when shutdown begins, so long-lived responses
+// (streams) can end themselves inside the shutdown timeout.
+func (s *Server) RegisterOnShutdown(fn func()) { s.srv.RegisterOnShutdown(fn) }

@@ -1,0 +1,130 @@
+// Package kernel holds the value types and error kinds every bounded context shares.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a domain error so that adapters can translate it once,
+// without knowing which context produced it.
+type Kind int
+
+// Error kinds. The zero value is deliberately not a valid kind: an error
+// without a kind is an internal error.
+const (
+	KindUnknown Kind = iota
+	KindInvalid
+	KindNotFound
+	KindConflict
+	KindPreconditionFailed
+	KindUnauthorized
+	KindForbidden
+	KindTooManyRequests
+	KindUnavailable
+)
+
+// String names the kind for logs and tests.
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindNotFound:
+		return "not_found"
+	case KindConflict:
+		return "conflict"
+	case KindPreconditionFailed:
+		return "precondition_failed"
+	case KindUnauthorized:
+		return "unauthorized"
+	case KindForbidden:
+		return "forbidden"
+	case KindTooManyRequests:
+		return "too_many_requests"
+	case KindUnavailable:
+		return "unavailable"
+	default:
+		return "unknown"
+	}
+}
+
+// FieldError names one input field that broke a rule.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Error is the one error type the core returns for expected failures.
+// Code is stable and machine-readable (for example "project.name_taken");
+// Message is safe to show to the caller.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Fields  []FieldError
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is match two domain errors with the same kind and code,
+// so that sentinel values declared by contexts work through wrapping.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Kind == e.Kind && t.Code == e.Code
+}
+
+// NotFound reports that something does not exist within the caller's reach.
+func NotFound(code, message string) *Error {
+	return &Error{Kind: KindNotFound, Code: code, Message: message}
+}
+
+// Invalid reports input that breaks a domain rule; fields say which.
+func Invalid(code, message string, fields ...FieldError) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Message: message, Fields: fields}
+}
+
+// Conflict reports a clash with the current state (a duplicate, an illegal transition).
+func Conflict(code, message string) *Error {
+	return &Error{Kind: KindConflict, Code: code, Message: message}
+}
+
+// PreconditionFailed reports a request based on a stale view of the state.
+func PreconditionFailed(code, message string) *Error {
+	return &Error{Kind: KindPreconditionFailed, Code: code, Message: message}
+}
+
+// Unauthorized reports a caller whose identity could not be established.
+func Unauthorized(code, message string) *Error {
+	return &Error{Kind: KindUnauthorized, Code: code, Message: message}
+}
+
+// TooManyRequests reports a caller over a limit.
+func TooManyRequests(code, message string) *Error {
+	return &Error{Kind: KindTooManyRequests, Code: code, Message: message}
+}
+
+// Unavailable reports a dependency that cannot serve right now.
+func Unavailable(code, message string, err error) *Error {
+	return &Error{Kind: KindUnavailable, Code: code, Message: message, Err: err}
+}
+
+// KindOf returns the kind of the first domain error in err's chain, or
+// KindUnknown when there is none.
+func KindOf(err error) Kind {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Kind
+	}
+	return KindUnknown
+}

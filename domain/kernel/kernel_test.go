@@ -1,0 +1,142 @@
+package kernel_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scoped-api/foundation/domain/kernel"
+)
+
+func TestErrorsMatchThroughWrapping(t *testing.T) {
+	notFound := kernel.NotFound("thing.not_found", "thing not found")
+	wrapped := fmt.Errorf("loading: %w", notFound)
+
+	if !errors.Is(wrapped, kernel.NotFound("thing.not_found", "another message")) {
+		t.Fatal("errors.Is must match a wrapped domain error with the same kind and code")
+	}
+	if errors.Is(wrapped, kernel.NotFound("other.not_found", "")) {
+		t.Fatal("errors.Is must not match another code")
+	}
+	if errors.Is(wrapped, kernel.Conflict("thing.not_found", "")) {
+		t.Fatal("errors.Is must not match another kind")
+	}
+	if got := kernel.KindOf(wrapped); got != kernel.KindNotFound {
+		t.Fatalf("KindOf(wrapped) = %v", got)
+	}
+	if got := kernel.KindOf(errors.New("plain")); got != kernel.KindUnknown {
+		t.Fatalf("KindOf(plain) = %v", got)
+	}
+}
+
+func TestErrorConstructorsSetTheirKind(t *testing.T) {
+	cause := errors.New("dial tcp: refused")
+	cases := map[kernel.Kind]*kernel.Error{
+		kernel.KindInvalid:            kernel.Invalid("c", "m", kernel.FieldError{Field: "f", Message: "bad"}),
+		kernel.KindNotFound:           kernel.NotFound("c", "m"),
+		kernel.KindConflict:           kernel.Conflict("c", "m"),
+		kernel.KindPreconditionFailed: kernel.PreconditionFailed("c", "m"),
+		kernel.KindUnauthorized:       kernel.Unauthorized("c", "m"),
+		kernel.KindTooManyRequests:    kernel.TooManyRequests("c", "m"),
+		kernel.KindUnavailable:        kernel.Unavailable("c", "m", cause),
+	}
+	for kind, err := range cases {
+		if err.Kind != kind {
+			t.Errorf("%v constructor made kind %v", kind, err.Kind)
+		}
+		if kind.String() == "unknown" {
+			t.Errorf("kind %d has no name", kind)
+		}
+	}
+	if !errors.Is(cases[kernel.KindUnavailable], cause) {
+		t.Error("Unavailable must wrap its cause")
+	}
+	if !strings.Contains(cases[kernel.KindUnavailable].Error(), "refused") {
+		t.Error("the message of a wrapping error names the cause")
+	}
+	if kernel.Kind(99).String() != "unknown" {
+		t.Error("an undefined kind is unknown")
+	}
+}
+
+func TestParseProjectID(t *testing.T) {
+	id := uuid.New()
+	got, err := kernel.ParseProjectID(id.String())
+	if err != nil || got.UUID() != id || got.String() != id.String() {
+		t.Fatalf("ParseProjectID(%s) = %v, %v", id, got, err)
+	}
+	for _, bad := range []string{"", "abc", uuid.Nil.String(), "urn:uuid:" + id.String(), "{" + id.String() + "}", strings.ToUpper(id.String()) + "0"} {
+		_, err := kernel.ParseProjectID(bad)
+		if kernel.KindOf(err) != kernel.KindInvalid {
+			t.Errorf("ParseProjectID(%q) = %v, want an invalid error", bad, err)
+		}
+	}
+	if !(kernel.ProjectID{}).IsZero() {
+		t.Error("zero ProjectID must report IsZero")
+	}
+}
+
+func TestParseSubject(t *testing.T) {
+	s, err := kernel.ParseSubject("alice")
+	if err != nil || s.String() != "alice" || s.IsZero() {
+		t.Fatalf("ParseSubject(alice) = %v, %v", s, err)
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("x", kernel.MaxSubjectLength+1)} {
+		if _, err := kernel.ParseSubject(bad); kernel.KindOf(err) != kernel.KindUnauthorized {
+			t.Errorf("ParseSubject(%q) = %v, want unauthorized", bad, err)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := kernel.Cursor{At: time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC), ID: uuid.New()}
+	got, err := kernel.ParseCursor(c.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(c.At) || got.ID != c.ID {
+		t.Fatalf("round trip: got %+v, want %+v", got, c)
+	}
+	for _, bad := range []string{"", "!!!", "e30", strings.Repeat("a", 300), "eyJ0IjotMX0"} {
+		if _, err := kernel.ParseCursor(bad); kernel.KindOf(err) != kernel.KindInvalid {
+			t.Errorf("ParseCursor(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
+
+func TestCheckPageLimit(t *testing.T) {
+	for _, ok := range []int{1, kernel.DefaultPageLimit, kernel.MaxPageLimit} {
+		if err := kernel.CheckPageLimit(ok); err != nil {
+			t.Errorf("limit %d refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []int{-1, 0, kernel.MaxPageLimit + 1} {
+		if err := kernel.CheckPageLimit(bad); kernel.KindOf(err) != kernel.KindInvalid {
+			t.Errorf("limit %d accepted", bad)
+		}
+	}
+}
+
+func TestTimestampIsUTCMicroseconds(t *testing.T) {
+	in := time.Date(2026, 1, 1, 12, 0, 0, 123456789, time.FixedZone("X", 3600))
+	got := kernel.Timestamp(in)
+	if got.Location() != time.UTC || got.Nanosecond() != 123456000 || !got.Equal(in.Truncate(time.Microsecond)) {
+		t.Fatalf("Timestamp(%v) = %v", in, got)
+	}
+}
+
+func TestParseUUIDNamesTheField(t *testing.T) {
+	_, err := kernel.ParseUUID("operation_id", "nope")
+	var de *kernel.Error
+	if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != "operation_id" {
+		t.Fatalf("ParseUUID error = %v", err)
+	}
+	id := uuid.New()
+	if got, err := kernel.ParseUUID("x", id.String()); err != nil || got != id {
+		t.Fatalf("ParseUUID(valid) = %v, %v", got, err)
+	}
+}

@@ -1,0 +1,147 @@
+// Package project is the project aggregate: a named space owned by one subject.
+package project
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scoped-api/foundation/domain/kernel"
+)
+
+// Limits on a project's fields, in characters (not bytes).
+const (
+	MaxNameLength        = 200
+	MaxDescriptionLength = 2000
+)
+
+// Errors a caller can act on. Compare with errors.Is.
+var (
+	ErrNotFound  = kernel.NotFound("project.not_found", "project not found")
+	ErrNameTaken = kernel.Conflict("project.name_taken", "a project with this name already exists")
+	ErrDeleted   = kernel.Conflict("project.deleted", "project is deleted")
+)
+
+// Project is a named space owned by one subject. Everything else in the
+// product is scoped to a project.
+type Project struct {
+	id          kernel.ProjectID
+	owner       kernel.Subject
+	name        string
+	description string
+	createdAt   time.Time
+	updatedAt   time.Time
+	deletedAt   *time.Time
+}
+
+// New creates a project after checking every field; all failures are
+// reported together.
+func New(id kernel.ProjectID, owner kernel.Subject, name, description string, now time.Time) (*Project, error) {
+	if id.IsZero() || owner.IsZero() {
+		return nil, kernel.Invalid("project.scope_missing", "a project needs an id and an owner")
+	}
+	name = strings.TrimSpace(name)
+	var fields []kernel.FieldError
+	if f, ok := checkName(name); !ok {
+		fields = append(fields, f)
+	}
+	if f, ok := checkDescription(description); !ok {
+		fields = append(fields, f)
+	}
+	if len(fields) > 0 {
+		return nil, invalid(fields...)
+	}
+	now = kernel.Timestamp(now)
+	return &Project{id: id, owner: owner, name: name, description: description, createdAt: now, updatedAt: now}, nil
+}
+
+// Rehydrate rebuilds a project from storage without re-running creation
+// rules (stored rows were valid when written).
+func Rehydrate(id kernel.ProjectID, owner kernel.Subject, name, description string, createdAt, updatedAt time.Time, deletedAt *time.Time) *Project {
+	return &Project{id: id, owner: owner, name: name, description: description, createdAt: createdAt, updatedAt: updatedAt, deletedAt: deletedAt}
+}
+
+// Change is a partial update; nil fields stay as they are.
+type Change struct {
+	Name        *string
+	Description *string
+}
+
+// Apply changes the name and/or description, validating both before
+// changing either.
+func (p *Project) Apply(c Change, now time.Time) error {
+	if p.deletedAt != nil {
+		return ErrDeleted
+	}
+	var fields []kernel.FieldError
+	name := p.name
+	if c.Name != nil {
+		name = strings.TrimSpace(*c.Name)
+		if f, ok := checkName(name); !ok {
+			fields = append(fields, f)
+		}
+	}
+	description := p.description
+	if c.Description != nil {
+		description = *c.Description
+		if f, ok := checkDescription(description); !ok {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) > 0 {
+		return invalid(fields...)
+	}
+	if name == p.name && description == p.description {
+		return nil
+	}
+	p.name, p.description = name, description
+	p.updatedAt = kernel.Timestamp(now)
+	return nil
+}
+
+// Delete marks the project deleted; the record is kept.
+func (p *Project) Delete(now time.Time) error {
+	if p.deletedAt != nil {
+		return ErrDeleted
+	}
+	at := kernel.Timestamp(now)
+	p.deletedAt = &at
+	p.updatedAt = at
+	return nil
+}
+
+func (p *Project) ID() kernel.ProjectID  { return p.id }
+func (p *Project) Owner() kernel.Subject { return p.owner }
+func (p *Project) Name() string          { return p.name }
+func (p *Project) Description() string   { return p.description }
+func (p *Project) CreatedAt() time.Time  { return p.createdAt }
+func (p *Project) UpdatedAt() time.Time  { return p.updatedAt }
+func (p *Project) DeletedAt() *time.Time { return p.deletedAt }
+func (p *Project) IsDeleted() bool       { return p.deletedAt != nil }
+
+func checkName(name string) (kernel.FieldError, bool) {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case !utf8.ValidString(name):
+		return kernel.FieldError{Field: "name", Message: "must be valid UTF-8"}, false
+	case n == 0:
+		return kernel.FieldError{Field: "name", Message: "must not be empty"}, false
+	case n > MaxNameLength:
+		return kernel.FieldError{Field: "name", Message: "must be at most 200 characters"}, false
+	}
+	return kernel.FieldError{}, true
+}
+
+func checkDescription(d string) (kernel.FieldError, bool) {
+	switch {
+	case !utf8.ValidString(d):
+		return kernel.FieldError{Field: "description", Message: "must be valid UTF-8"}, false
+	case utf8.RuneCountInString(d) > MaxDescriptionLength:
+		return kernel.FieldError{Field: "description", Message: "must be at most 2000 characters"}, false
+	}
+	return kernel.FieldError{}, true
+}
+
+func invalid(fields ...kernel.FieldError) error {
+	return kernel.Invalid("project.invalid", "the project is not valid", fields...)
+}
