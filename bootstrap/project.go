@@ -5,13 +5,16 @@ import (
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	httpproject "github.com/scoped-api/foundation/adapters/http/project"
+	"github.com/scoped-api/foundation/adapters/inproc"
 	pgproject "github.com/scoped-api/foundation/adapters/postgres/project"
 	appproject "github.com/scoped-api/foundation/application/project"
 	portsproject "github.com/scoped-api/foundation/ports/project"
+	"github.com/scoped-api/foundation/ports/shared"
 )
 
 // ProjectModule is the project bounded context: its repository stays
-// private; it offers its use cases, its routes and its migrations.
+// private; it offers its use cases, its routes, its migrations and the
+// gate through which project-scoped contexts check visibility.
 var ProjectModule = fx.Module("project",
 	fx.Provide(
 		fx.Private,
@@ -21,5 +24,6 @@ var ProjectModule = fx.Module("project",
 		fx.Annotate(appproject.NewService, fx.As(new(portsproject.Service))),
 		fx.Annotate(httpproject.NewHandler, fx.As(new(httpkit.Routes)), fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(pgproject.Migrations, fx.ResultTags(`group:"migrations"`)),
+		fx.Annotate(inproc.NewProjectGate, fx.As(new(shared.ProjectGate))),
 	),
 )
