@@ -87,14 +87,14 @@ func (a *App) Stop() error {
 }
 
 // Token mints a token for sub with the test secret, valid for ttl.
-func Token(t testing.TB, sub string, ttl time.Duration) string {
+func Token(t TB, sub string, ttl time.Duration) string {
 	t.Helper()
 	return TokenWith(t, TestSecret, "", "", sub, ttl)
 }
 
 // TokenWith mints a token with an explicit secret, issuer and audience,
 // independently of the code under test; a negative ttl gives an expired token.
-func TokenWith(t testing.TB, secret, issuer, audience, sub string, ttl time.Duration) string {
+func TokenWith(t TB, secret, issuer, audience, sub string, ttl time.Duration) string {
 	t.Helper()
 	now := time.Now()
 	claims := jwt.RegisteredClaims{
@@ -108,7 +108,7 @@ func TokenWith(t testing.TB, secret, issuer, audience, sub string, ttl time.Dura
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("sign token: %v", err)
 	}
 	return tok
 }
@@ -121,7 +121,7 @@ type Response struct {
 }
 
 // JSON decodes the body into v, failing the test if it does not decode.
-func (r Response) JSON(t testing.TB, v any) {
+func (r Response) JSON(t TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %d body %q: %v", r.Status, r.Body, err)
@@ -129,7 +129,7 @@ func (r Response) JSON(t testing.TB, v any) {
 }
 
 // Map decodes a JSON object body.
-func (r Response) Map(t testing.TB) map[string]any {
+func (r Response) Map(t TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	r.JSON(t, &m)
@@ -143,7 +143,7 @@ func (a *App) Do(method, path, token string, body any, headers ...string) Respon
 }
 
 // Do sends one request to url. headers are name, value pairs.
-func Do(t testing.TB, method, url, token string, body any, headers ...string) Response {
+func Do(t TB, method, url, token string, body any, headers ...string) Response {
 	t.Helper()
 	var rd io.Reader
 	contentType := ""
@@ -156,13 +156,13 @@ func Do(t testing.TB, method, url, token string, body any, headers ...string) Re
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("encode body: %v", err)
 		}
 		rd, contentType = bytes.NewReader(data), "application/json"
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("new request: %v", err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

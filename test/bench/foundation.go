@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scoped-api/foundation/test/testkit"
+)
+
+func init() { register(suite{name: "foundation", run: foundation}) }
+
+// foundation compares the full stack with the barest equivalent:
+// GET /health/live through every middleware against a bare gin handler, and
+// GET/POST of a project through auth, huma, the use case and GORM against
+// bare pgx statements for the same row behind a bare gin handler.
+func foundation(ctx context.Context, o options) (res []result, err error) {
+	tb := &benchTB{}
+	defer tb.close()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	dbURL := testkit.NewPostgresDatabase(tb)
+	app, err := startApp(benchEnv(dbURL))
+	if err != nil {
+		return nil, err
+	}
+	defer app.stop()
+
+	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	bareURL, stopBare, err := serve(bareServer(pool))
+	if err != nil {
+		return nil, err
+	}
+	defer stopBare()
+
+	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", time.Hour)
+	var p struct {
+		ID string `json:"id"`
+	}
+	r := testkit.Do(tb, "POST", app.url+"/api/v1/projects", token, `{"name":"bench","description":"a row to read"}`)
+	if r.Status != http.StatusCreated {
+		return nil, fmt.Errorf("create: %d %s", r.Status, r.Body)
+	}
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		return nil, err
+	}
+
+	compare := func(name string, wantStatus int, ours, bare request, p99Target float64) {
+		var o1, b1 []stats
+		for round := range o.rounds {
+			_ = round
+			b1 = append(b1, load(ctx, o.concurrency, o.duration, wantStatus, bare))
+			o1 = append(o1, load(ctx, o.concurrency, o.duration, wantStatus, ours))
+		}
+		om, bm := median(o1), median(b1)
+		ratio := om.rps / bm.rps
+		res = append(res, result{
+			Name:     name + " throughput",
+			Measured: fmt.Sprintf("%.0f req/s (%d errors)", om.rps, om.errors),
+			Baseline: fmt.Sprintf("%.0f req/s", bm.rps),
+			Ratio:    ratio, Target: "≥ 0.50", Pass: ratio >= 0.5 && om.errors == 0,
+		})
+		if p99Target > 0 {
+			op, bp := medianP99(o1), medianP99(b1)
+			pr := float64(op) / float64(bp)
+			res = append(res, result{
+				Name:     name + " p99 latency",
+				Measured: op.Round(10 * time.Microsecond).String(),
+				Baseline: bp.Round(10 * time.Microsecond).String(),
+				Ratio:    pr, Target: fmt.Sprintf("≤ %.2f", p99Target), Pass: pr <= p99Target,
+			})
+		}
+	}
+
+	compare("GET /health/live (full chain vs bare gin)", 200,
+		get(app.url+"/health/live", ""), get(bareURL+"/health/live", ""), 0)
+	compare("GET /api/v1/projects/{id} (vs bare pgx+gin)", 200,
+		get(app.url+"/api/v1/projects/"+p.ID, token), get(bareURL+"/projects/"+p.ID, ""), 1.5)
+	run := time.Now().UnixNano()
+	compare("POST /api/v1/projects (vs bare pgx+gin)", 201,
+		post(app.url+"/api/v1/projects", token, func(w, i int) []byte {
+			return fmt.Appendf(nil, `{"name":"ours-%d-%d-%d","description":"benchmark"}`, run, w, i)
+		}),
+		post(bareURL+"/projects", "", func(w, i int) []byte {
+			return fmt.Appendf(nil, `{"name":"bare-%d-%d-%d","description":"benchmark"}`, run, w, i)
+		}), 1.5)
+	return res, nil
+}
+
+// bareServer is the baseline: gin with no middleware, pgx with no ORM, the
+// same statements the repository needs, and no authentication.
+func bareServer(pool *pgxpool.Pool) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/health/live", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
+	type row struct {
+		ID          string    `json:"id"`
+		Name        string    `json:"name"`
+		Description string    `json:"description"`
+		CreatedAt   time.Time `json:"created_at"`
+		UpdatedAt   time.Time `json:"updated_at"`
+	}
+	r.GET("/projects/:id", func(c *gin.Context) {
+		var p row
+		err := pool.QueryRow(c, `SELECT id::text, name, description, created_at, updated_at FROM projects
+			WHERE id = $1 AND owner = $2 AND deleted_at IS NULL`, c.Param("id"), "alice").
+			Scan(&p.ID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt)
+		if err != nil {
+			c.Status(404)
+			return
+		}
+		c.JSON(200, p)
+	})
+	r.POST("/projects", func(c *gin.Context) {
+		var in struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		}
+		if err := c.BindJSON(&in); err != nil {
+			return
+		}
+		now := time.Now().UTC()
+		p := row{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, Description: in.Description, CreatedAt: now, UpdatedAt: now}
+		_, err := pool.Exec(c, `INSERT INTO projects (id, owner, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+			p.ID, "bare", p.Name, p.Description, now)
+		if err != nil {
+			c.Status(500)
+			return
+		}
+		c.JSON(201, p)
+	})
+	return r
+}

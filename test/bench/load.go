@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stats is one load run's outcome.
+type stats struct {
+	requests int
+	errors   int
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// request builds the i-th request of a worker; it may vary the body.
+type request func(worker, i int) (*http.Request, error)
+
+// load runs a closed loop of c workers for d after a short warm-up and
+// reports throughput and latency percentiles. A response with an
+// unexpected status counts as an error.
+func load(ctx context.Context, c int, d time.Duration, wantStatus int, mk request) stats {
+	tr := &http.Transport{MaxIdleConns: c * 2, MaxIdleConnsPerHost: c * 2, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	defer tr.CloseIdleConnections()
+
+	var measuring atomic.Bool
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs int
+	var wg sync.WaitGroup
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			localErrs := 0
+			for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
+				req, err := mk(w, i)
+				if err != nil {
+					localErrs++
+					continue
+				}
+				start := time.Now()
+				res, err := client.Do(req)
+				ok := err == nil && res.StatusCode == wantStatus
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					_ = res.Body.Close()
+				}
+				if measuring.Load() {
+					if ok {
+						local = append(local, time.Since(start))
+					} else {
+						localErrs++
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			errs += localErrs
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(d / 4) // warm-up: connections, caches, prepared statements
+	measuring.Store(true)
+	begin := time.Now()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	measuring.Store(false)
+	elapsed := time.Since(begin)
+	stop.Store(true)
+	wg.Wait()
+
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	s := stats{requests: len(lat), errors: errs, rps: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		s.p50 = lat[len(lat)/2]
+		s.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return s
+}
+
+func get(url, token string) request {
+	return func(int, int) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err == nil && token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return req, err
+	}
+}
+
+func post(url, token string, body func(worker, i int) []byte) request {
+	return func(w, i int) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(w, i)))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+		}
+		return req, err
+	}
+}
+
+// median returns the run with the median throughput.
+func median(runs []stats) stats {
+	sorted := append([]stats(nil), runs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rps < sorted[j].rps })
+	return sorted[len(sorted)/2]
+}
+
+// medianP99 returns the median of the runs' p99 latencies.
+func medianP99(runs []stats) time.Duration {
+	p := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		p[i] = r.p99
+	}
+	sort.Slice(p, func(i, j int) bool { return p[i] < p[j] })
+	return p[len(p)/2]
+}
