@@ -48,7 +48,8 @@ func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
 // newEngine builds the router with the middleware in the one order that
 // holds: the correlation id first (everything logs it), the access log
 // around everything below it (so it sees panics as 500s), then recovery,
-// the headers every response carries, CORS and the body limit.
+// the headers every response carries, CORS, the body limit and the JSON
+// media type check.
 func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
@@ -66,7 +67,7 @@ func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
 	if len(cfg.CORS.AllowedOrigins) > 0 {
 		engine.Use(middleware.CORS(cfg.CORS.AllowedOrigins))
 	}
-	engine.Use(middleware.BodyLimit(cfg.HTTP.MaxBodyBytes))
+	engine.Use(middleware.BodyLimit(cfg.HTTP.MaxBodyBytes), middleware.JSONBodies())
 
 	engine.NoRoute(middleware.NotFound)
 	engine.NoMethod(middleware.MethodNotAllowed)

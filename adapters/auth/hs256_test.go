@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -82,5 +83,46 @@ func TestIssuerAndAudience(t *testing.T) {
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("https://iss", "api")).SignedString([]byte(secret))
 	if _, _, err := h.Verify(tok); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestVerifiedTokensAreRememberedOnlyUntilTheyExpire(t *testing.T) {
+	h, _ := NewHS256([]byte(secret), "", "")
+	now := time.Now()
+	h.now = func() time.Time { return now }
+	alice, _ := kernel.ParseSubject("alice")
+	tok, _ := h.Issue(alice, time.Minute)
+	for range 2 { // the second call is answered from the cache
+		if sub, _, err := h.Verify(tok); err != nil || sub != alice {
+			t.Fatalf("verify: %v %v", sub, err)
+		}
+	}
+	if len(h.verified) != 1 {
+		t.Fatalf("cache holds %d tokens", len(h.verified))
+	}
+	now = now.Add(time.Minute + Leeway + time.Second)
+	if _, _, err := h.Verify(tok); err == nil {
+		t.Fatal("an expired token was accepted from the cache")
+	}
+	if len(h.verified) != 0 {
+		t.Fatal("the expired token stayed cached")
+	}
+	// A failed verification is never cached.
+	if _, _, err := h.Verify(tok + "x"); err == nil || len(h.verified) != 0 {
+		t.Fatalf("bad token: %v, cache %d", err, len(h.verified))
+	}
+}
+
+func TestTheCacheIsBounded(t *testing.T) {
+	h, _ := NewHS256([]byte(secret), "", "")
+	for i := range cacheSize + 10 {
+		sub, _ := kernel.ParseSubject(fmt.Sprintf("user-%d", i))
+		tok, _ := h.Issue(sub, time.Hour)
+		if _, _, err := h.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(h.verified) > cacheSize {
+		t.Fatalf("cache grew to %d", len(h.verified))
 	}
 }

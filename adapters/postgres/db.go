@@ -78,7 +78,7 @@ func Open(cfg Config) (*DB, error) {
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true, // repositories open transactions where they need them
 		TranslateError:         true, // unique violations arrive as gorm.ErrDuplicatedKey on both dialects
-		PrepareStmt:            true,
+		PrepareStmt:            false,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var dialector gorm.Dialector

@@ -129,3 +129,67 @@ func medianP99(runs []stats) time.Duration {
 	sort.Slice(p, func(i, j int) bool { return p[i] < p[j] })
 	return p[len(p)/2]
 }
+
+// paced offers requests at a constant rate for d (open loop) and reports
+// latency percentiles. Latency is measured from each request's scheduled
+// send time, so a stall is charged to every request it delays (no
+// coordinated omission). Comparing two paths at the same offered rate is
+// the fair way to compare their latency: under a closed loop, latency is
+// just the inverse of throughput.
+func paced(ctx context.Context, rps float64, d time.Duration, wantStatus int, mk request) stats {
+	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	defer tr.CloseIdleConnections()
+
+	interval := time.Duration(float64(time.Second) / rps)
+	warm := d / 4
+	total := int((warm + d) / interval)
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 512)
+	start := time.Now()
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		measured := at.Sub(start) >= warm
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			req, err := mk(0, i)
+			ok := false
+			if err == nil {
+				var res *http.Response
+				res, err = client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					_ = res.Body.Close()
+					ok = res.StatusCode == wantStatus
+				}
+			}
+			if !measured {
+				return
+			}
+			took := time.Since(at)
+			mu.Lock()
+			if ok {
+				lat = append(lat, took)
+			} else {
+				errs++
+			}
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	s := stats{requests: len(lat), errors: errs, rps: rps}
+	if len(lat) > 0 {
+		s.p50 = lat[len(lat)/2]
+		s.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return s
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -35,6 +36,15 @@ type options struct {
 	duration    time.Duration
 	rounds      int
 	concurrency int
+	figures     string
+	// smoke asks suites for their smallest meaningful run (the test that
+	// keeps `make bench` working); sizes such as stream counts shrink too.
+	smoke bool
+}
+
+// wants reports whether the figure named name was asked for (-figures).
+func (o options) wants(name string) bool {
+	return o.figures == "" || strings.Contains(strings.ToLower(name), strings.ToLower(o.figures))
 }
 
 var suites []suite
@@ -47,7 +57,21 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measurement time of each run")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds per figure (the median is reported)")
 	flag.IntVar(&o.concurrency, "c", 16, "concurrent clients")
+	flag.StringVar(&o.figures, "figures", "", "only measure figures whose name contains this text")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -85,6 +109,7 @@ func main() {
 		}
 	}
 	if failed {
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

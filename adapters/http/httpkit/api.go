@@ -38,6 +38,8 @@ func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
 			return newHumaError(nil, status, msg, errs...)
 		}
 		huma.NewErrorWithContext = newHumaError
+		// Field names are a contract: "Name" is not "name".
+		huma.ValidateStrictCasing = true
 	})
 
 	hc := huma.DefaultConfig(cfg.Title, cfg.Version)

@@ -34,7 +34,7 @@ func Correlation(base *zap.Logger) gin.HandlerFunc {
 		info := &httpkit.RequestInfo{
 			CorrelationID: id,
 			Path:          c.Request.URL.Path,
-			Logger:        base.With(zap.String("correlation_id", id)),
+			Logger:        base.WithLazy(zap.String("correlation_id", id)),
 		}
 		c.Request = c.Request.WithContext(httpkit.WithRequestInfo(c.Request.Context(), info))
 		c.Next()

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"mime"
 	"net/http"
 	"strings"
 
@@ -16,25 +17,50 @@ const (
 	docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 
+// headerSet is a fixed set of response headers, built once with canonical
+// keys; each value slice has len == cap, so a later Header().Add copies
+// instead of writing into the shared array.
+type headerSet map[string][]string
+
+func newHeaderSet(kv ...string) headerSet {
+	h := headerSet{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h[http.CanonicalHeaderKey(kv[i])] = []string{kv[i+1]}[:1:1]
+	}
+	return h
+}
+
+func (s headerSet) apply(h http.Header) {
+	for k, v := range s {
+		h[k] = v
+	}
+}
+
+var (
+	commonHeaders = newHeaderSet(
+		"Strict-Transport-Security", "max-age=63072000; includeSubDomains",
+		"X-Content-Type-Options", "nosniff",
+		"X-Frame-Options", "DENY",
+		"X-XSS-Protection", "0",
+		"Referrer-Policy", "no-referrer",
+		"Permissions-Policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+		"Cross-Origin-Opener-Policy", "same-origin",
+		"Cross-Origin-Resource-Policy", "same-origin",
+	)
+	apiHeaders  = newHeaderSet("Content-Security-Policy", apiCSP, "Cache-Control", "no-store")
+	docsHeaders = newHeaderSet("Content-Security-Policy", docsCSP, "Cache-Control", "no-cache")
+)
+
 // SecurityHeaders sets the headers every response carries. API responses
 // are never cached; only the docs page may load scripts and styles.
 func SecurityHeaders(docsPrefix string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-XSS-Protection", "0")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Permissions-Policy", "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		commonHeaders.apply(h)
 		if c.Request.URL.Path == docsPrefix || strings.HasPrefix(c.Request.URL.Path, docsPrefix+"/") {
-			h.Set("Content-Security-Policy", docsCSP)
-			h.Set("Cache-Control", "no-cache")
+			docsHeaders.apply(h)
 		} else {
-			h.Set("Content-Security-Policy", apiCSP)
-			h.Set("Cache-Control", "no-store")
+			apiHeaders.apply(h)
 		}
 		c.Next()
 	}
@@ -52,6 +78,29 @@ func BodyLimit(maxBytes int64) gin.HandlerFunc {
 		if c.Request.Body != nil {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes)
 		}
+		c.Next()
+	}
+}
+
+// JSONBodies refuses a request body that declares a media type other than
+// JSON (application/json or any +json type) with 415, so that what is
+// accepted does not depend on a decoder's leniency, and passes the media
+// type on in its canonical lower-case form (media types are
+// case-insensitive). A body without a Content-Type is read as JSON.
+func JSONBodies() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ct := c.GetHeader("Content-Type")
+		if ct == "" || (c.Request.ContentLength == 0 && c.Request.TransferEncoding == nil) {
+			c.Next()
+			return
+		}
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			httpkit.WriteProblem(c.Writer, httpkit.NewProblem(c.Request.Context(), http.StatusUnsupportedMediaType, "request bodies must be JSON (Content-Type: application/json)"))
+			c.Abort()
+			return
+		}
+		c.Request.Header.Set("Content-Type", mt)
 		c.Next()
 	}
 }

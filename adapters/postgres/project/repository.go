@@ -98,7 +98,7 @@ func (r *Repository) live(tx *gorm.DB, owner kernel.Subject) *gorm.DB {
 // Get loads one live project of owner.
 func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
 	var rw row
-	err := r.live(postgres.Conn(ctx, r.db), owner).Where("id = ?", id.UUID()).Take(&rw).Error
+	err := postgres.Conn(ctx, r.db).Where("id = ? AND owner = ? AND deleted_at IS NULL", id.String(), owner.String()).Take(&rw).Error
 	if postgres.IsNotFound(err) {
 		return nil, project.ErrNotFound
 	}
@@ -112,7 +112,7 @@ func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.Pr
 func (r *Repository) List(ctx context.Context, owner kernel.Subject, q ports.ListQuery) (ports.Page, error) {
 	tx := r.live(postgres.Conn(ctx, r.db), owner)
 	if q.After != nil {
-		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", q.After.At, q.After.At, q.After.ID)
+		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", q.After.At, q.After.At, q.After.ID.String())
 	}
 	var rows []row
 	err := tx.Order("created_at DESC").Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error
@@ -137,7 +137,7 @@ func (r *Repository) Update(ctx context.Context, owner kernel.Subject, id kernel
 	var out *project.Project
 	err := postgres.InScopedTx(ctx, r.db, scope(owner), func(tx *gorm.DB) error {
 		var rw row
-		err := r.live(tx, owner).Where("id = ?", id.UUID()).
+		err := r.live(tx, owner).Where("id = ?", id.String()).
 			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&rw).Error
 		if postgres.IsNotFound(err) {
 			return project.ErrNotFound
@@ -150,7 +150,7 @@ func (r *Repository) Update(ctx context.Context, owner kernel.Subject, id kernel
 			return err
 		}
 		next := toRow(p)
-		err = tx.Model(&row{}).Where("id = ? AND owner = ?", next.ID, next.Owner).Updates(map[string]any{
+		err = tx.Model(&row{}).Where("id = ? AND owner = ?", next.ID.String(), next.Owner).Updates(map[string]any{
 			"name":        next.Name,
 			"description": next.Description,
 			"updated_at":  next.UpdatedAt,

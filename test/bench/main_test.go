@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSuitesRun keeps `make bench` from rotting: every suite runs briefly
+// and produces each of its figures from error-free requests. The figures
+// themselves are not judged here (that is what `make bench` is for).
+func TestSuitesRun(t *testing.T) {
+	o := options{duration: 300 * time.Millisecond, rounds: 1, concurrency: 4, smoke: true}
+	for _, s := range suites {
+		t.Run(s.name, func(t *testing.T) {
+			res, err := s.run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) == 0 {
+				t.Fatal("no figures")
+			}
+			for _, r := range res {
+				if r.Ratio <= 0 || strings.Contains(r.Measured, "errors)") && !strings.Contains(r.Measured, "(0 errors)") {
+					t.Errorf("%s: %s vs %s (ratio %.2f)", r.Name, r.Measured, r.Baseline, r.Ratio)
+				}
+			}
+		})
+	}
+}
+
+func TestOptionsSelectFigures(t *testing.T) {
+	o := options{figures: "post"}
+	if !o.wants("POST /api/v1/projects") || o.wants("GET /health/live") {
+		t.Fatal("figure filter")
+	}
+	if !(options{}).wants("anything") {
+		t.Fatal("no filter selects everything")
+	}
+}
