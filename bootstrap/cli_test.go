@@ -3,10 +3,13 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,4 +163,46 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	t.Setenv("APP_ENV", "test")
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("DATABASE_URL", "sqlite://"+t.TempDir()+"/sig.db")
+	t.Setenv("LOG_LEVEL", "error")
+
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"serve"}) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/health/live")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d after SIGTERM", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("SIGTERM did not stop the server")
+	}
+	if _, err := http.Get("http://" + addr + "/health/live"); err == nil {
+		t.Fatal("still serving after SIGTERM")
+	}
 }

@@ -236,3 +236,34 @@ func TestIssuerAndAudienceAreCheckedWhenConfigured(t *testing.T) {
 		}
 	}
 }
+
+func TestCORSIsOffByDefaultAndAllowsOnlyConfiguredOrigins(t *testing.T) {
+	off, _ := startPostgresApp(t)
+	res := off.Do("GET", "/health/live", "", nil, "Origin", "https://app.example.com")
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS answered although no origin is configured")
+	}
+
+	on, _ := startPostgresApp(t, "CORS_ALLOWED_ORIGINS", "https://app.example.com")
+	pre := on.Do("OPTIONS", "/api/v1/projects", "", nil,
+		"Origin", "https://app.example.com",
+		"Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "authorization,content-type")
+	if pre.Status >= 300 || pre.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+		!strings.Contains(strings.ToLower(pre.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight: %d %v", pre.Status, pre.Header)
+	}
+	alice := testkit.Token(t, "alice", time.Hour)
+	res = on.Do("GET", "/api/v1/projects", alice, nil, "Origin", "https://app.example.com")
+	if res.Status != 200 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatalf("simple request: %d %v", res.Status, res.Header)
+	}
+	if !strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "X-Correlation-Id") &&
+		!strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "X-Correlation-ID") {
+		t.Errorf("the correlation id is not exposed to browsers: %v", res.Header)
+	}
+	evil := on.Do("OPTIONS", "/api/v1/projects", "", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+	if evil.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("an unlisted origin was allowed: %v", evil.Header)
+	}
+}
