@@ -3,6 +3,7 @@ package project
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"io/fs"
@@ -95,16 +96,22 @@ func (r *Repository) live(tx *gorm.DB, owner kernel.Subject) *gorm.DB {
 	return tx.Where("owner = ? AND deleted_at IS NULL", owner.String())
 }
 
-// Get loads one live project of owner.
+// Get loads one live project of owner. It is the hottest read of the API,
+// so it uses a raw statement and scans it directly instead of GORM's
+// reflection-based query builder (a third of the cost of the whole call).
 func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
 	var rw row
-	err := postgres.Conn(ctx, r.db).Where("id = ? AND owner = ? AND deleted_at IS NULL", id.String(), owner.String()).Take(&rw).Error
-	if postgres.IsNotFound(err) {
+	err := postgres.Conn(ctx, r.db).Raw(
+		`SELECT id, name, description, created_at, updated_at FROM projects WHERE id = ? AND owner = ? AND deleted_at IS NULL`,
+		id.String(), owner.String(),
+	).Row().Scan(&rw.ID, &rw.Name, &rw.Description, &rw.CreatedAt, &rw.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, project.ErrNotFound
 	}
 	if err != nil {
 		return nil, postgres.Failure("get project", err)
 	}
+	rw.Owner = owner.String()
 	return toDomain(rw), nil
 }
 
