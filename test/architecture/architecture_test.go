@@ -1,0 +1,46 @@
+package architecture
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// scopeExceptions lists, by name, the repository methods that may take no
+// scope, each with its reason: "ports/<context>.<Interface>.<Method>".
+// Keep it short; every entry is a query that crosses projects.
+var scopeExceptions = map[string]string{}
+
+// moduleRoot is the repository this test belongs to.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("test/architecture must sit two levels below the module root: %v", err)
+	}
+	return root
+}
+
+// TestArchitecture checks the module itself: it builds, every package is
+// in exactly one group, and no rule is broken.
+func TestArchitecture(t *testing.T) {
+	r, err := Check(moduleRoot(t), Config{ScopeExceptions: scopeExceptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Violations) > 0 {
+		t.Fatal(r.String())
+	}
+	// The check must have seen the module: a checker that looks at nothing
+	// passes everything.
+	for _, pkg := range []string{"domain/kernel", "domain/project", "ports/project", "application/project",
+		"adapters/postgres/project", "adapters/http/project", "bootstrap", "cmd/api"} {
+		if g, ok := r.Packages[pkg]; !ok || g == "" {
+			t.Errorf("package %s was not checked (group %q)", pkg, g)
+		}
+	}
+	t.Log(r.String())
+}
