@@ -104,9 +104,14 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		var err error
 		if m := banner.FindStringSubmatch(out.String()); m != nil {
 			var res *http.Response
-			res, err = http.Get(m[1] + "/health/ready")
+			var req *http.Request
+			req, err = http.NewRequestWithContext(context.Background(), http.MethodGet, m[1]+"/health/ready", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err = http.DefaultClient.Do(req)
 			if err == nil {
-				res.Body.Close()
+				_ = res.Body.Close()
 				if res.StatusCode == 200 {
 					break
 				}

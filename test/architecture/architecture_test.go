@@ -27,7 +27,7 @@ func moduleRoot(t *testing.T) string {
 // TestArchitecture checks the module itself: it builds, every package is
 // in exactly one group, and no rule is broken.
 func TestArchitecture(t *testing.T) {
-	r, err := Check(moduleRoot(t), Config{ScopeExceptions: scopeExceptions})
+	r, err := Check(t.Context(), moduleRoot(t), Config{ScopeExceptions: scopeExceptions})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package architecture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -88,7 +89,7 @@ type pkgInfo struct {
 // Check builds the module in dir and checks every package against the
 // rules. Broken rules are violations in the report; an error means the
 // check itself could not run.
-func Check(dir string, cfg Config) (*Report, error) {
+func Check(ctx context.Context, dir string, cfg Config) (*Report, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -100,12 +101,10 @@ func Check(dir string, cfg Config) (*Report, error) {
 	env := append(os.Environ(), cfg.Env...)
 	r := &Report{Module: root, Packages: map[string]string{}}
 
-	build := exec.Command("go", "build", "./...")
-	build.Dir, build.Env = root, env
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, ok := goBuild(ctx, root, env); !ok {
 		r.add(Violation{
 			Rule: RuleBuild, Package: ".", Offender: "go build ./...",
-			Problem: "the module does not build, so no other rule was checked:\n" + indent(string(out)),
+			Problem: "the module does not build, so no other rule was checked:\n" + indent(out),
 			Fix:     "make `go build ./...` pass first",
 		})
 		return r, nil
@@ -113,8 +112,8 @@ func Check(dir string, cfg Config) (*Report, error) {
 
 	fset := token.NewFileSet()
 	pkgs, err := packages.Load(&packages.Config{
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedModule,
-		Dir:  root, Env: env, Fset: fset,
+		Mode:    packages.NeedName | packages.NeedFiles | packages.NeedModule,
+		Context: ctx, Dir: root, Env: env, Fset: fset,
 	}, "./...")
 	if err != nil {
 		return nil, fmt.Errorf("list packages: %w", err)
@@ -181,7 +180,7 @@ func Check(dir string, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := checkRepositoryScope(r, root, env, cfg.ScopeExceptions); err != nil {
+	if err := checkRepositoryScope(ctx, r, root, env, cfg.ScopeExceptions); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(r.Violations, func(i, j int) bool {
@@ -205,6 +204,18 @@ func matchGroups(groups []Group, rel string) []*Group {
 		}
 	}
 	return matched
+}
+
+// goBuild runs `go build ./...` in root and reports whether it passed,
+// with its output.
+func goBuild(ctx context.Context, root string, env []string) (string, bool) {
+	build := exec.CommandContext(ctx, "go", "build", "./...")
+	build.Dir, build.Env = root, env
+	out, err := build.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		out = []byte(err.Error())
+	}
+	return string(out), err == nil
 }
 
 func isLayer(s string) bool { return s == "domain" || s == "ports" || s == "application" }
@@ -490,11 +501,11 @@ func exprString(e ast.Expr) string {
 // checkRepositoryScope checks with go/types that every method of every
 // *Repository interface in ports/ takes context.Context first and the
 // scope second.
-func checkRepositoryScope(r *Report, root string, env []string, exceptions map[string]string) error {
+func checkRepositoryScope(ctx context.Context, r *Report, root string, env []string, exceptions map[string]string) error {
 	fset := token.NewFileSet()
 	pkgs, err := packages.Load(&packages.Config{
-		Mode: packages.NeedName | packages.NeedTypes | packages.NeedFiles,
-		Dir:  root, Env: env, Fset: fset,
+		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedFiles,
+		Context: ctx, Dir: root, Env: env, Fset: fset,
 	}, "./ports/...")
 	if err != nil {
 		return fmt.Errorf("load ports: %w", err)

@@ -3,7 +3,6 @@ package architecture
 import (
 	"bufio"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,7 +24,7 @@ func readWant(t *testing.T, dir string) []want {
 	if err != nil {
 		t.Fatalf("every fixture lists the violations it plants in a WANT file: %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []want
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -68,22 +67,7 @@ func fixtureModule(t *testing.T, fixture string) string {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
-	src := filepath.Join("testdata", fixture)
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == "WANT" {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o750); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o600)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join("testdata", fixture))); err != nil {
 		t.Fatal(err)
 	}
 	mod := moduleLine.ReplaceAll(gomod, []byte("module example.com/fixture"))
@@ -144,7 +128,7 @@ func TestPlantedViolationsAreReported(t *testing.T) {
 			t.Parallel()
 			wants := readWant(t, filepath.Join("testdata", fixture))
 			dir := fixtureModule(t, fixture)
-			r, err := Check(dir, Config{Env: fixtureEnv})
+			r, err := Check(t.Context(), dir, Config{Env: fixtureEnv})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -59,7 +59,7 @@ func TestGroupsOfPackagesToCome(t *testing.T) {
 // TestOverlappingGroupsAreReported: "exactly one group" is checked, not assumed.
 func TestOverlappingGroupsAreReported(t *testing.T) {
 	everything := Group{Name: "everything", Layer: LayerTest, match: func([]string) bool { return true }}
-	r, err := Check(fixtureModule(t, "ports-import-gin"), Config{Env: fixtureEnv, Groups: append(append([]Group{}, Groups...), everything)})
+	r, err := Check(t.Context(), fixtureModule(t, "ports-import-gin"), Config{Env: fixtureEnv, Groups: append(append([]Group{}, Groups...), everything)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestOverlappingGroupsAreReported(t *testing.T) {
 // and only that one.
 func TestScopeExceptionsAreHonoured(t *testing.T) {
 	exceptions := map[string]string{"ports/note.Repository.Get": "fixture: a cross-project lookup"}
-	r, err := Check(fixtureModule(t, "repository-without-scope"), Config{Env: fixtureEnv, ScopeExceptions: exceptions})
+	r, err := Check(t.Context(), fixtureModule(t, "repository-without-scope"), Config{Env: fixtureEnv, ScopeExceptions: exceptions})
 	if err != nil {
 		t.Fatal(err)
 	}
