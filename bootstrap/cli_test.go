@@ -61,20 +61,24 @@ func TestMigrateCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "pending") || strings.Contains(out, "applied") {
 		t.Fatalf("status before: %d %q %q", code, out, stderr)
 	}
-	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "applied 20261125000001_create_projects.sql") {
+	code, out, _ = run(t, env, "migrate", "up")
+	if code != 0 || !strings.Contains(out, "applied 20261125000001_create_projects.sql") {
 		t.Fatalf("up: %d %q", code, out)
 	}
+	applied := strings.Count(out, "applied ") // one per migration of every context
 	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("second up: %d %q", code, out)
 	}
 	if code, out, _ := run(t, env, "migrate", "status"); code != 0 || !regexp.MustCompile(`applied\s+\S*create_projects`).MatchString(out) {
 		t.Fatalf("status after: %d %q", code, out)
 	}
-	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "rolled back") {
-		t.Fatalf("down: %d %q", code, out)
+	for i := range applied {
+		if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "rolled back") {
+			t.Fatalf("down %d of %d: %d %q", i+1, applied, code, out)
+		}
 	}
 	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "nothing to roll back") {
-		t.Fatalf("second down: %d %q", code, out)
+		t.Fatalf("down after rolling back all %d: %d %q", applied, code, out)
 	}
 	if code, _, _ := run(t, env, "migrate", "sideways"); code != 2 {
 		t.Fatalf("unknown direction: %d", code)
