@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench migrate clean help
+.PHONY: run build test test-short cover lint fmt vet bench migrate clean help context
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ vet: ## go vet
 
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
+
+context: ## add a bounded context across every layer: make context NAME=note (docs/adding-a-bounded-context.md)
+	$(GO) run ./cmd/newcontext -name "$(NAME)"
 
 bench: ## load benchmarks, each reported as a ratio to a baseline measured in the same run
 	$(GO) run ./test/bench
