@@ -10,54 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scoped-api/foundation/test/testkit"
 )
 
-// repoRoot is the module this test belongs to.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatal("cmd/newcontext must sit two levels below the module root")
-	}
-	return root
-}
-
-// copyModule copies the working tree (with uncommitted changes) into a
-// temporary directory: everything but VCS data, local tools, build output
-// and files over 1 MiB (no source file is that large; stray binaries are).
-func copyModule(t *testing.T) string {
-	t.Helper()
-	src, dst := repoRoot(t), t.TempDir()
-	skipDirs := map[string]bool{".git": true, ".tools": true, "bin": true, "var": true, "results": true}
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			if skipDirs[d.Name()] && rel != "." {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o750)
-		}
-		info, err := d.Info()
-		if err != nil || !info.Mode().IsRegular() || info.Size() > 1<<20 || strings.HasSuffix(rel, ".test") || rel == "coverage.out" {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+// copyModule copies the working tree into a temporary directory.
+func copyModule(t *testing.T) string { return testkit.CopyModule(t) }
 
 // snapshot lists every file under dir with its content, to prove a refused
 // run wrote nothing.

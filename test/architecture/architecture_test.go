@@ -27,6 +27,7 @@ func moduleRoot(t *testing.T) string {
 // TestArchitecture checks the module itself: it builds, every package is
 // in exactly one group, and no rule is broken.
 func TestArchitecture(t *testing.T) {
+	t.Parallel()
 	r, err := Check(t.Context(), moduleRoot(t), Config{ScopeExceptions: scopeExceptions})
 	if err != nil {
 		t.Fatal(err)
