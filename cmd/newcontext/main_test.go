@@ -36,6 +36,24 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// freeName returns the first candidate the generator accepts in dir, so
+// that these tests keep passing after a team adds, say, a note context.
+func freeName(t *testing.T, dir string, candidates ...string) string {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	for _, name := range candidates {
+		if _, err := newPlan(root, name, fixedNow()); err == nil {
+			return name
+		}
+	}
+	t.Fatalf("every candidate name is taken: %v", candidates)
+	return ""
+}
+
 var fixedNow = func() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 func generate(t *testing.T, dir string, args ...string) (int, string, string) {
@@ -114,20 +132,23 @@ func TestGeneratesOneContextAndRegistersItInOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := generate(t, dir, "-name", "category")
+	name := freeName(t, dir, "category", "story", "entry", "category2")
+	many, typ := plural(name), title(name)
+	code, stdout, stderr := generate(t, dir, "-name", name)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, f := range []string{
-		"domain/category/category.go", "domain/category/category_test.go", "ports/category/category.go",
-		"application/category/service.go", "application/category/create_category.go", "application/category/get_category.go",
-		"application/category/list_categories.go", "application/category/service_test.go",
-		"adapters/memory/category/repository.go", "adapters/postgres/category/repository.go",
-		"adapters/postgres/category/migrations/postgres/20300102030405_create_categories.sql",
-		"adapters/postgres/category/migrations/sqlite/20300102030405_create_categories.sql",
-		"adapters/http/category/handler.go", "bootstrap/category.go", "bootstrap/category_test.go",
-		"test/contract/category_test.go", "test/e2e/category_test.go",
+		"domain/NAME/NAME.go", "domain/NAME/NAME_test.go", "ports/NAME/NAME.go",
+		"application/NAME/service.go", "application/NAME/create_NAME.go", "application/NAME/get_NAME.go",
+		"application/NAME/list_MANY.go", "application/NAME/service_test.go",
+		"adapters/memory/NAME/repository.go", "adapters/postgres/NAME/repository.go",
+		"adapters/postgres/NAME/migrations/postgres/20300102030405_create_MANY.sql",
+		"adapters/postgres/NAME/migrations/sqlite/20300102030405_create_MANY.sql",
+		"adapters/http/NAME/handler.go", "bootstrap/NAME.go", "bootstrap/NAME_test.go",
+		"test/contract/NAME_test.go", "test/e2e/NAME_test.go",
 	} {
+		f = strings.NewReplacer("NAME", name, "MANY", many).Replace(f)
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("not written: %s", f)
 		}
@@ -135,27 +156,29 @@ func TestGeneratesOneContextAndRegistersItInOneLine(t *testing.T) {
 			t.Errorf("the summary does not list %s", f)
 		}
 	}
-	handler, _ := os.ReadFile(filepath.Join(dir, "adapters/http/category/handler.go"))
-	if !bytes.Contains(handler, []byte(`"/api/v1/projects/{project_id}/categories"`)) || !bytes.Contains(handler, []byte(`"/{category_id}"`)) {
-		t.Errorf("the routes are not under /api/v1/projects/{project_id}/categories:\n%s", handler)
+	handler, _ := os.ReadFile(filepath.Join(dir, "adapters/http", name, "handler.go"))
+	if !bytes.Contains(handler, []byte(`"/api/v1/projects/{project_id}/`+many+`"`)) || !bytes.Contains(handler, []byte(`"/{`+name+`_id}"`)) {
+		t.Errorf("the routes are not under /api/v1/projects/{project_id}/%s:\n%s", many, handler)
 	}
 	appAfter, err := os.ReadFile(filepath.Join(dir, "bootstrap", "app.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	added, removed := lineDiff(string(appBefore), string(appAfter))
-	if len(removed) != 0 || len(added) != 1 || strings.TrimSpace(added[0]) != "CategoryModule," {
-		t.Fatalf("bootstrap/app.go must gain exactly the line `CategoryModule,`; added %q, removed %q", added, removed)
+	if len(removed) != 0 || len(added) != 1 || strings.TrimSpace(added[0]) != typ+"Module," {
+		t.Fatalf("bootstrap/app.go must gain exactly the line `%sModule,`; added %q, removed %q", typ, added, removed)
 	}
 
-	if code, _, stderr := generate(t, dir, "-name", "category"); code != 2 || !strings.Contains(stderr, "already exists") {
+	if code, _, stderr := generate(t, dir, "-name", name); code != 2 || !strings.Contains(stderr, "already exists") {
 		t.Fatalf("a second run: exit %d, %q", code, stderr)
 	}
 	// A later context gets a later migration version even when the clock says otherwise.
-	if code, _, stderr := generate(t, dir, "-name", "tag"); code != 0 {
+	second := freeName(t, dir, "tag", "label", "tag2")
+	if code, _, stderr := generate(t, dir, "-name", second); code != 0 {
 		t.Fatalf("a second context: exit %d, %s", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "adapters/postgres/tag/migrations/postgres/20300102030406_create_tags.sql")); err != nil {
+	migration := "adapters/postgres/" + second + "/migrations/postgres/20300102030406_create_" + plural(second) + ".sql"
+	if _, err := os.Stat(filepath.Join(dir, migration)); err != nil {
 		t.Fatalf("the second context's migration must take the next version: %v", err)
 	}
 }
@@ -184,22 +207,25 @@ func lineDiff(a, b string) (added, removed []string) {
 func TestRefusesClashesItCannotSeeFromTheName(t *testing.T) {
 	dir := copyModule(t)
 	// A table of that name already exists in another context's migrations.
-	sql := filepath.Join(dir, "adapters/postgres/project/migrations/postgres/20261125000002_widgets.sql")
-	if err := os.WriteFile(sql, []byte("-- +goose Up\nCREATE TABLE widgets (id uuid);\n"), 0o600); err != nil {
+	widget := freeName(t, dir, "widget", "widget2")
+	sql := filepath.Join(dir, "adapters/postgres/project/migrations/postgres/20261125000002_"+widget+".sql")
+	if err := os.WriteFile(sql, []byte("-- +goose Up\nCREATE TABLE "+plural(widget)+" (id uuid);\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := generate(t, dir, "-name", "widget"); code != 2 || !strings.Contains(stderr, `the table "widgets" already exists`) {
+	if code, _, stderr := generate(t, dir, "-name", widget); code != 2 || !strings.Contains(stderr, `the table "`+plural(widget)+`" already exists`) {
 		t.Errorf("table clash: exit %d, %q", code, stderr)
 	}
 	// A package the context would join already declares one of its names.
-	helper := filepath.Join(dir, "test/e2e/gadget_helpers_test.go")
-	if err := os.WriteFile(helper, []byte("package e2e\n\nfunc createGadget() {}\n"), 0o600); err != nil {
+	gadget := freeName(t, dir, "gadget", "gadget2")
+	helper := filepath.Join(dir, "test/e2e/"+gadget+"_helpers_test.go")
+	if err := os.WriteFile(helper, []byte("package e2e\n\nfunc create"+title(gadget)+"() {}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := generate(t, dir, "-name", "gadget"); code != 2 || !strings.Contains(stderr, "declare createGadget") {
+	if code, _, stderr := generate(t, dir, "-name", gadget); code != 2 || !strings.Contains(stderr, "declare create"+title(gadget)) {
 		t.Errorf("redeclaration: exit %d, %q", code, stderr)
 	}
 	// bootstrap/app.go no longer lists contexts the way the generator expects.
+	gizmo := freeName(t, dir, "gizmo", "gizmo2") // chosen while app.go is intact
 	app := filepath.Join(dir, "bootstrap", "app.go")
 	src, err := os.ReadFile(app)
 	if err != nil {
@@ -208,11 +234,11 @@ func TestRefusesClashesItCannotSeeFromTheName(t *testing.T) {
 	if err := os.WriteFile(app, bytes.ReplaceAll(src, []byte("var contexts ="), []byte("var modules =")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := generate(t, dir, "-name", "gizmo"); code != 2 || !strings.Contains(stderr, "var contexts = fx.Options") {
+	if code, _, stderr := generate(t, dir, "-name", gizmo); code != 2 || !strings.Contains(stderr, "var contexts = fx.Options") {
 		t.Errorf("no contexts list: exit %d, %q", code, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "domain", "gizmo")); err == nil {
-		t.Error("a refused run wrote domain/gizmo")
+	if _, err := os.Stat(filepath.Join(dir, "domain", gizmo)); err == nil {
+		t.Error("a refused run wrote domain/" + gizmo)
 	}
 }
 
@@ -238,8 +264,11 @@ func TestRegisterKeepsOneLinePerContext(t *testing.T) {
 // acceptance test: `make context NAME=note` on a copy of the repository,
 // then, in the copy, the build, the generated context's unit, contract and
 // end-to-end tests (PostgreSQL) and the architecture rules must all pass.
+// (Once a note context exists, the next free name stands in for note.)
 func TestGeneratedContextPassesItsTestsAndTheRules(t *testing.T) {
 	dir := copyModule(t)
+	name := freeName(t, dir, "note", "memo", "jotting", "note2")
+	typ := title(name)
 	env := append(os.Environ(), "GOPROXY=off", "GOTOOLCHAIN=local", "GOWORK=off", "GOCOVERDIR=")
 	sh := func(name string, args ...string) string {
 		t.Helper()
@@ -251,20 +280,20 @@ func TestGeneratedContextPassesItsTestsAndTheRules(t *testing.T) {
 		}
 		return string(out)
 	}
-	out := sh("make", "context", "NAME=note")
-	if !strings.Contains(out, "registered NoteModule in bootstrap/app.go") {
+	out := sh("make", "context", "NAME="+name)
+	if !strings.Contains(out, "registered "+typ+"Module in bootstrap/app.go") {
 		t.Fatalf("make context did not register the module:\n%s", out)
 	}
 	sh("go", "build", "./...")
-	sh("go", "vet", "./domain/note/...", "./ports/note/...", "./application/note/...", "./adapters/...", "./bootstrap/...")
+	sh("go", "vet", "./domain/"+name+"/...", "./ports/"+name+"/...", "./application/"+name+"/...", "./adapters/...", "./bootstrap/...")
 	out = sh("go", "test", "-count=1", "-v",
-		"-run", `^(TestNote|TestArchitecture$|TestGraphIsComplete$|TestContextInternalsArePrivate$|TestContextsContributeRoutesAndMigrations$)`,
-		"./domain/note/", "./application/note/", "./bootstrap/", "./test/contract/", "./test/e2e/", "./test/architecture/")
+		"-run", `^(Test`+typ+`|TestArchitecture$|TestGraphIsComplete$|TestContextInternalsArePrivate$|TestContextsContributeRoutesAndMigrations$)`,
+		"./domain/"+name+"/", "./application/"+name+"/", "./bootstrap/", "./test/contract/", "./test/e2e/", "./test/architecture/")
 	for _, test := range []string{
-		"TestNoteNameRule", "TestNoteIDParses", "TestNoteUseCasesAnswerNotFoundForSomeoneElsesProject",
-		"TestNoteModuleKeepsItsInternalsPrivate", "TestGraphIsComplete", "TestContextsContributeRoutesAndMigrations",
-		"TestNoteRepository/postgres", "TestNoteRepository/sqlite", "TestNoteRepository/memory",
-		"TestNoteAPI", "TestNoteIsolation", "TestNoteInOpenAPI", "TestArchitecture",
+		"Test" + typ + "NameRule", "Test" + typ + "IDParses", "Test" + typ + "UseCasesAnswerNotFoundForSomeoneElsesProject",
+		"Test" + typ + "ModuleKeepsItsInternalsPrivate", "TestGraphIsComplete", "TestContextsContributeRoutesAndMigrations",
+		"Test" + typ + "Repository/postgres", "Test" + typ + "Repository/sqlite", "Test" + typ + "Repository/memory",
+		"Test" + typ + "API", "Test" + typ + "Isolation", "Test" + typ + "InOpenAPI", "TestArchitecture",
 	} {
 		if !regexp.MustCompile(`--- PASS: ` + regexp.QuoteMeta(test) + ` `).MatchString(out) {
 			t.Errorf("%s did not run and pass in the generated tree", test)
@@ -285,7 +314,8 @@ func TestAFailedWriteLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = root.Close() }()
-	p, err := newPlan(root, "memo", fixedNow())
+	name := freeName(t, dir, "memo", "memo2")
+	p, err := newPlan(root, name, fixedNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +339,7 @@ func TestAFailedWriteLeavesNothingBehind(t *testing.T) {
 			t.Errorf("left behind: %s", path)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "domain", "memo")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "domain", name)); err == nil {
 		t.Error("the directories made for the context were left behind")
 	}
 }
