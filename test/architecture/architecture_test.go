@@ -1,9 +1,9 @@
 package architecture
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/scoped-api/foundation/test/testkit"
 )
 
 // scopeExceptions lists, by name, the repository methods that may take no
@@ -12,17 +12,7 @@ import (
 var scopeExceptions = map[string]string{}
 
 // moduleRoot is the repository this test belongs to.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("test/architecture must sit two levels below the module root: %v", err)
-	}
-	return root
-}
+func moduleRoot(t *testing.T) string { return testkit.ModuleRoot(t) }
 
 // TestArchitecture checks the module itself: it builds, every package is
 // in exactly one group, and no rule is broken.
