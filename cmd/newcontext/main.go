@@ -127,7 +127,7 @@ const placeholder = "zzplaceholder"
 
 // templateIdentifiers lists every lower-case identifier the generated code
 // uses: packages it imports, variables, parameters, helpers. A context of
-// one of these names would collide with it (an import or a variable
+// one of these names could collide with it (an import or a variable
 // shadowing the context's own package), so such names are refused.
 func templateIdentifiers() (map[string]bool, error) {
 	p := &plan{names: names{Module: "example.com/m", Name: placeholder, Type: title(placeholder),
@@ -187,8 +187,8 @@ func checkIdentifiers(name string) error {
 		return err
 	}
 	if used[name] {
-		return fmt.Errorf("%q is a name the generated code already uses (a package it imports or one of its variables), "+
-			"so the code would not compile; choose another, such as %q", name, name+"item")
+		return fmt.Errorf("%q is a name the generated code already uses (a package it imports, a helper or a variable), "+
+			"and a context of that name could clash with it; choose another, such as %q", name, name+"item")
 	}
 	return nil
 }
