@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/api
+# golangci-lint is built once into a project-local directory named after its version.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench migrate clean help
+.PHONY: run build test test-short cover lint fmt vet bench migrate clean help context
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,11 +25,20 @@ test: vet ## the whole suite against real PostgreSQL and Redis, with module-wide
 test-short: ## unit tests only (no services)
 	$(GO) test -count=1 ./domain/... ./application/... ./adapters/...
 
+lint: $(GOLANGCI_LINT) ## golangci-lint with .golangci.yml (the first run builds the pinned version, ~3 min)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(CURDIR)/$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
 vet: ## go vet
 	$(GO) vet ./...
 
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
+
+context: ## add a bounded context across every layer: make context NAME=note (docs/adding-a-bounded-context.md)
+	$(GO) run ./cmd/newcontext -name "$(NAME)"
 
 bench: ## load benchmarks, each reported as a ratio to a baseline measured in the same run
 	$(GO) run ./test/bench

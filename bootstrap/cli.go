@@ -74,7 +74,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cannot assemble the application: %v\n", err)
 		return 1
 	}
-	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), app.StartTimeout())
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {
 		fmt.Fprintf(stderr, "cannot start: %v\n", err)
@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 	case sig := <-app.Wait():
 		code = sig.ExitCode
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), app.StopTimeout())
 	defer cancel()
 	if err := app.Stop(stopCtx); err != nil {
 		fmt.Fprintf(stderr, "unclean shutdown: %v\n", err)
@@ -118,7 +118,7 @@ func migrate(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	pingCtx, cancel := context.WithTimeout(ctx, cfg.Database.ConnectTimeout)
 	defer cancel()
 	if err := db.Ping(pingCtx); err != nil {

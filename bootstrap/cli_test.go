@@ -64,20 +64,24 @@ func TestMigrateCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "pending") || strings.Contains(out, "applied") {
 		t.Fatalf("status before: %d %q %q", code, out, stderr)
 	}
-	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "applied 20261125000001_create_projects.sql") {
+	code, out, _ = run(t, env, "migrate", "up")
+	if code != 0 || !strings.Contains(out, "applied 20261125000001_create_projects.sql") {
 		t.Fatalf("up: %d %q", code, out)
 	}
+	applied := strings.Count(out, "applied ") // one per migration of every context
 	if code, out, _ := run(t, env, "migrate", "up"); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("second up: %d %q", code, out)
 	}
 	if code, out, _ := run(t, env, "migrate", "status"); code != 0 || !regexp.MustCompile(`applied\s+\S*create_projects`).MatchString(out) {
 		t.Fatalf("status after: %d %q", code, out)
 	}
-	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "rolled back") {
-		t.Fatalf("down: %d %q", code, out)
+	for i := range applied {
+		if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "rolled back") {
+			t.Fatalf("down %d of %d: %d %q", i+1, applied, code, out)
+		}
 	}
 	if code, out, _ := run(t, env, "migrate", "down"); code != 0 || !strings.Contains(out, "nothing to roll back") {
-		t.Fatalf("second down: %d %q", code, out)
+		t.Fatalf("down after rolling back all %d: %d %q", applied, code, out)
 	}
 	if code, _, _ := run(t, env, "migrate", "sideways"); code != 2 {
 		t.Fatalf("unknown direction: %d", code)
@@ -107,9 +111,14 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		var err error
 		if m := banner.FindStringSubmatch(out.String()); m != nil {
 			var res *http.Response
-			res, err = http.Get(m[1] + "/health/ready")
+			var req *http.Request
+			req, err = http.NewRequestWithContext(context.Background(), http.MethodGet, m[1]+"/health/ready", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err = http.DefaultClient.Do(req)
 			if err == nil {
-				res.Body.Close()
+				_ = res.Body.Close()
 				if res.StatusCode == 200 {
 					break
 				}
@@ -166,7 +175,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,10 +189,17 @@ func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
 	done := make(chan int, 1)
 	go func() { done <- Main([]string{"serve"}) }()
 	deadline := time.Now().Add(20 * time.Second)
+	live := func() error {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/health/live", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		return res.Body.Close()
+	}
 	for {
-		res, err := http.Get("http://" + addr + "/health/live")
+		err := live()
 		if err == nil {
-			res.Body.Close()
 			break
 		}
 		if time.Now().After(deadline) {
@@ -202,7 +218,7 @@ func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("SIGTERM did not stop the server")
 	}
-	if _, err := http.Get("http://" + addr + "/health/live"); err == nil {
+	if err := live(); err == nil {
 		t.Fatal("still serving after SIGTERM")
 	}
 }

@@ -95,7 +95,7 @@ func LoadConfig(environ map[string]string) (Config, error) {
 			if errors.As(e, &pe) {
 				name := envName(reflect.TypeFor[Config](), pe.Name)
 				unparsed[name] = true
-				e = fmt.Errorf("%s: %v", name, pe.Err)
+				e = fmt.Errorf("%s: %w", name, pe.Err)
 			}
 			problems = append(problems, e)
 		}

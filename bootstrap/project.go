@@ -12,16 +12,16 @@ import (
 	"github.com/scoped-api/foundation/ports/shared"
 )
 
-// ProjectModule is the project bounded context: its repository stays
-// private; it offers its use cases, its routes, its migrations and the
-// gate through which project-scoped contexts check visibility.
+// ProjectModule is the project bounded context: its repository and use
+// cases stay private; it contributes its routes and migrations and offers
+// the gate through which project-scoped contexts check visibility.
 var ProjectModule = fx.Module("project",
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(pgproject.NewRepository, fx.As(new(portsproject.Repository))),
+		fx.Annotate(appproject.NewService, fx.As(new(portsproject.Service))),
 	),
 	fx.Provide(
-		fx.Annotate(appproject.NewService, fx.As(new(portsproject.Service))),
 		fx.Annotate(httpproject.NewHandler, fx.As(new(httpkit.Routes)), fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(pgproject.Migrations, fx.ResultTags(`group:"migrations"`)),
 		fx.Annotate(inproc.NewProjectGate, fx.As(new(shared.ProjectGate))),

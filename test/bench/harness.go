@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -80,7 +79,7 @@ func (a *runningApp) stop() {
 
 // serve runs h on a random loopback port until the returned stop is called.
 func serve(h http.Handler) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
@@ -96,5 +95,3 @@ func benchEnv(dbURL string) map[string]string {
 	env["LOG_FORMAT"] = "json"
 	return env
 }
-
-func warn(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

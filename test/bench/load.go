@@ -92,7 +92,7 @@ func load(ctx context.Context, c int, d time.Duration, wantStatus int, mk reques
 
 func get(url, token string) request {
 	return func(int, int) (*http.Request, error) {
-		req, err := http.NewRequest(http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 		if err == nil && token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -102,7 +102,7 @@ func get(url, token string) request {
 
 func post(url, token string, body func(worker, i int) []byte) request {
 	return func(w, i int) (*http.Request, error) {
-		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(w, i)))
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body(w, i)))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
 			if token != "" {

@@ -45,7 +45,7 @@ func FuzzCreateProject(f *testing.F) {
 	token := testkit.Token(f, "fuzzer", 24*time.Hour)
 
 	f.Fuzz(func(t *testing.T, body, contentType string) {
-		req, err := http.NewRequest("POST", app.URL+"/api/v1/projects", bytes.NewReader([]byte(body)))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, app.URL+"/api/v1/projects", bytes.NewReader([]byte(body)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func FuzzCreateProject(f *testing.F) {
 		if err != nil {
 			return // the client refused to send it (e.g. an invalid header value)
 		}
-		defer res.Body.Close()
+		defer func() { _ = res.Body.Close() }()
 		var got map[string]any
 		_ = json.NewDecoder(res.Body).Decode(&got)
 

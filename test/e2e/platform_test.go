@@ -223,7 +223,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	// The listener is closed: new connections are refused while the old request drains.
 	host := strings.TrimPrefix(app.URL, "http://")
-	if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
+	if c, err := (&net.Dialer{Timeout: time.Second}).DialContext(context.Background(), "tcp", host); err == nil {
 		_ = c.Close()
 		t.Error("a new connection was accepted during shutdown")
 	}

@@ -71,7 +71,7 @@ func StartApp(t testing.TB, env map[string]string, opts ...fx.Option) *App {
 		t.Fatalf("start app: %v", err)
 	}
 	a := &App{URL: srv.URL(), Config: cfg, Logs: logs, fx: app, t: t}
-	t.Cleanup(func() { a.Stop() })
+	t.Cleanup(func() { _ = a.Stop() })
 	return a
 }
 
@@ -160,7 +160,7 @@ func Do(t TB, method, url, token string, body any, headers ...string) Response {
 		}
 		rd, contentType = bytes.NewReader(data), "application/json"
 	}
-	req, err := http.NewRequest(method, url, rd)
+	req, err := http.NewRequestWithContext(context.Background(), method, url, rd)
 	if err != nil {
 		t.Fatalf("new request: %v", err)
 	}
@@ -177,7 +177,7 @@ func Do(t TB, method, url, token string, body any, headers ...string) Response {
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)

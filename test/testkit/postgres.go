@@ -95,8 +95,8 @@ func Exec(t TB, dbURL, query string, args ...any) {
 	if err != nil {
 		t.Fatalf("open %s: %v", redact(dbURL), err)
 	}
-	defer db.Close()
-	if _, err := db.Exec(query, args...); err != nil {
+	defer func() { _ = db.Close() }()
+	if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
 		t.Fatalf("exec %q: %v", query, err)
 	}
 }
@@ -108,8 +108,8 @@ func QueryRow(t TB, dbURL, query string, args []any, dest ...any) {
 	if err != nil {
 		t.Fatalf("open %s: %v", redact(dbURL), err)
 	}
-	defer db.Close()
-	if err := db.QueryRow(query, args...).Scan(dest...); err != nil {
+	defer func() { _ = db.Close() }()
+	if err := db.QueryRowContext(context.Background(), query, args...).Scan(dest...); err != nil {
 		t.Fatalf("query %q: %v", query, err)
 	}
 }

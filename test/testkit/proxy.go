@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"context"
 	"net"
 	"sync"
 	"testing"
@@ -28,7 +29,7 @@ const (
 // NewProxy listens on a random loopback port and relays to target.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func (p *Proxy) accept() {
 }
 
 func (p *Proxy) relay(in net.Conn) {
-	out, err := net.Dial("tcp", p.target)
+	out, err := (&net.Dialer{}).DialContext(context.Background(), "tcp", p.target)
 	if err != nil {
 		_ = in.Close()
 		return

@@ -1,0 +1,37 @@
+package architecture
+
+import (
+	"testing"
+
+	"github.com/scoped-api/foundation/test/testkit"
+)
+
+// scopeExceptions lists, by name, the repository methods that may take no
+// scope, each with its reason: "ports/<context>.<Interface>.<Method>".
+// Keep it short; every entry is a query that crosses projects.
+var scopeExceptions = map[string]string{}
+
+// moduleRoot is the repository this test belongs to.
+func moduleRoot(t *testing.T) string { return testkit.ModuleRoot(t) }
+
+// TestArchitecture checks the module itself: it builds, every package is
+// in exactly one group, and no rule is broken.
+func TestArchitecture(t *testing.T) {
+	t.Parallel()
+	r, err := Check(t.Context(), moduleRoot(t), Config{ScopeExceptions: scopeExceptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Violations) > 0 {
+		t.Fatal(r.String())
+	}
+	// The check must have seen the module: a checker that looks at nothing
+	// passes everything.
+	for _, pkg := range []string{"domain/kernel", "domain/project", "ports/project", "application/project",
+		"adapters/postgres/project", "adapters/http/project", "bootstrap", "cmd/api"} {
+		if g, ok := r.Packages[pkg]; !ok || g == "" {
+			t.Errorf("package %s was not checked (group %q)", pkg, g)
+		}
+	}
+	t.Log(r.String())
+}

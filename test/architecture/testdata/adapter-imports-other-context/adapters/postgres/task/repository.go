@@ -1,0 +1,5 @@
+// Package task stores tasks.
+package task
+
+// Repository stores tasks.
+type Repository struct{}

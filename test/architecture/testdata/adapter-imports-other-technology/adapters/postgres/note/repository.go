@@ -1,0 +1,5 @@
+// Package note stores notes.
+package note
+
+// Repository stores notes.
+type Repository struct{}

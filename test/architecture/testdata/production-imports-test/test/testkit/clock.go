@@ -1,0 +1,5 @@
+// Package testkit is test infrastructure.
+package testkit
+
+// Clock is a fake clock.
+type Clock struct{}

@@ -1,0 +1,5 @@
+// Package note serves notes.
+package note
+
+// Handler serves notes.
+type Handler struct{}
