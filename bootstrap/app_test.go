@@ -16,6 +16,7 @@ func TestGraphIsComplete(t *testing.T) {
 		fx.Supply(cfg),
 		fx.NopLogger,
 		PlatformModule,
+		TelemetryModule,
 		HTTPModule,
 		contexts,
 		fx.Invoke(func(*Server) {}),
