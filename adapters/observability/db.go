@@ -69,7 +69,7 @@ func (o *DBObserver) Observe(ctx context.Context, sql string, d time.Duration) {
 	if d < o.threshold {
 		return
 	}
-	text := Normalize(sql)
+	text := NormalizeCached(sql)
 	sc := scope.From(ctx)
 	fields := []zap.Field{
 		zap.Duration("duration", d),

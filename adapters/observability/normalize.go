@@ -1,9 +1,36 @@
 package observability
 
-import "strings"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // maxStatementLength bounds a normalised statement kept in logs and records.
 const maxStatementLength = 2000
+
+// Statements repeat (they come from code, with placeholders), so their
+// normalised text is cached; the cache stops growing at maxCached entries.
+const maxCached = 2048
+
+var (
+	normalized     sync.Map
+	normalizedSize atomic.Int64
+)
+
+// NormalizeCached is Normalize with a bounded cache, for every statement's span.
+func NormalizeCached(sql string) string {
+	if v, ok := normalized.Load(sql); ok {
+		return v.(string)
+	}
+	out := Normalize(sql)
+	if normalizedSize.Load() < maxCached {
+		if _, loaded := normalized.LoadOrStore(sql, out); !loaded {
+			normalizedSize.Add(1)
+		}
+	}
+	return out
+}
 
 // Normalize turns a SQL statement into its shape: string and number
 // literals become ?, placeholders ($1, ?) and identifiers stay, whitespace

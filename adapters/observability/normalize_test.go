@@ -39,3 +39,16 @@ func FuzzNormalizeNeverLeaksALiteral(f *testing.F) {
 		}
 	})
 }
+
+func TestNormalizeCachedAgreesAndStaysBounded(t *testing.T) {
+	in := "SELECT * FROM t WHERE a = 'secret' AND b = $1"
+	if NormalizeCached(in) != Normalize(in) || NormalizeCached(in) != "SELECT * FROM t WHERE a = ? AND b = $1" {
+		t.Fatal(NormalizeCached(in))
+	}
+	for i := range maxCached + 100 {
+		NormalizeCached("SELECT " + strings.Repeat("x", i%50) + " FROM t" + string(rune('a'+i%26)) + strings.Repeat(" ", i))
+	}
+	if n := normalizedSize.Load(); n > maxCached {
+		t.Fatalf("cache grew to %d", n)
+	}
+}

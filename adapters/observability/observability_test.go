@@ -41,7 +41,7 @@ func TestProjectSampler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewProjectSampler(base, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"})
+	s := NewProjectSampler(base, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"}, nil)
 	yes, no := true, false
 	cases := []struct {
 		name    string
@@ -386,5 +386,66 @@ func TestScopeFromNothing(t *testing.T) {
 	}
 	if TraceID(context.Background()) != "" {
 		t.Fatal("a trace id from nowhere")
+	}
+}
+
+func TestSamplerShedsWhileExportsFail(t *testing.T) {
+	failing := true
+	listed := newProject()
+	s := NewProjectSampler(sdktrace.AlwaysSample(), []kernel.ProjectID{listed}, nil, func() bool { return failing }).(projectSampler)
+	c := &clock{now: time.Unix(1000, 0)}
+	s.trickle.now = c.Now
+	root := func() sdktrace.SamplingDecision {
+		ctx := scope.With(context.Background(), &scope.Scope{Project: listed})
+		return s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx}).Decision
+	}
+	if root() != sdktrace.RecordAndSample {
+		t.Fatal("the trickle lets the first trace through")
+	}
+	for range 100 {
+		if root() != sdktrace.Drop {
+			t.Fatal("while exports fail, at most one new trace a second is recorded, listed project or not")
+		}
+	}
+	local := func(sampled bool) sdktrace.SamplingDecision {
+		flags := trace.TraceFlags(0)
+		if sampled {
+			flags = trace.FlagsSampled
+		}
+		sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: flags})
+		return s.ShouldSample(sdktrace.SamplingParameters{ParentContext: trace.ContextWithSpanContext(context.Background(), sc)}).Decision
+	}
+	if local(true) != sdktrace.RecordAndSample || local(false) != sdktrace.Drop {
+		t.Fatal("spans of a trace being recorded follow it")
+	}
+	c.now = c.now.Add(time.Second)
+	if root() != sdktrace.RecordAndSample {
+		t.Fatal("one trace a second")
+	}
+	failing = false
+	for range 10 {
+		if root() != sdktrace.RecordAndSample {
+			t.Fatal("after recovery every trace is sampled again")
+		}
+	}
+}
+
+func TestAnExportThatHangsCountsAsFailingBeforeItsTimeout(t *testing.T) {
+	c := &clock{now: time.Unix(1000, 0)}
+	h := newHealth(c.Now)
+	h.exporting(c.now)
+	c.now = c.now.Add(time.Second)
+	if h.failing() || h.state().Status != StatusOK {
+		t.Fatal("a one-second export is not a hang")
+	}
+	c.now = c.now.Add(5 * time.Second)
+	st := h.state()
+	if !h.failing() || st.Status != StatusDegraded || !strings.Contains(st.Reason, "not been answered for 6s") {
+		t.Fatalf("a six-second export: %+v", st)
+	}
+	h.exporting(time.Time{})
+	h.exported(nil)
+	if h.failing() || h.state().Status != StatusOK {
+		t.Fatal("the export finished")
 	}
 }

@@ -2,6 +2,8 @@ package observability
 
 import (
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -46,15 +48,24 @@ func IsRatioSampler(name string) bool {
 // says, work for a listed project is always recorded, and everything else
 // is left to base (by default parent-based, so an incoming traceparent's
 // decision is kept).
+//
+// While the export pipeline is failing (shed reports true), recording is
+// shed to a trickle — at most one new trace per second — so that requests
+// do not pay for spans the collector cannot take (the batch queue would
+// drop them anyway), while the trickle keeps probing for the recovery.
 type projectSampler struct {
-	base   sdktrace.Sampler
-	always map[kernel.ProjectID]struct{}
-	never  map[string]struct{}
+	base    sdktrace.Sampler
+	always  map[kernel.ProjectID]struct{}
+	never   map[string]struct{}
+	shed    func() bool
+	trickle *trickle
 }
 
-// NewProjectSampler wraps base; neverRoutes are route templates.
-func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID, neverRoutes []string) sdktrace.Sampler {
-	s := projectSampler{base: base, always: map[kernel.ProjectID]struct{}{}, never: map[string]struct{}{}}
+// NewProjectSampler wraps base; neverRoutes are route templates; shed, when
+// not nil, tells whether exports are failing.
+func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID, neverRoutes []string, shed func() bool) sdktrace.Sampler {
+	s := projectSampler{base: base, always: map[kernel.ProjectID]struct{}{}, never: map[string]struct{}{},
+		shed: shed, trickle: &trickle{every: time.Second, now: time.Now}}
 	for _, p := range alwaysProjects {
 		s.always[p] = struct{}{}
 	}
@@ -65,17 +76,46 @@ func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID,
 }
 
 func (s projectSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if sc := scope.From(p.ParentContext); sc != nil {
+	psc := trace.SpanContextFromContext(p.ParentContext)
+	drop := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
+	sc := scope.From(p.ParentContext)
+	if sc != nil {
 		if _, ok := s.never[sc.Route]; ok {
-			return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+			return drop
 		}
-		if !sc.Project.IsZero() {
-			if _, ok := s.always[sc.Project]; ok {
-				return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
+	if s.shed != nil && s.shed() {
+		// A span inside a trace this process records follows it; a new
+		// trace is recorded only as part of the trickle.
+		if psc.IsValid() && !psc.IsRemote() {
+			if psc.IsSampled() {
+				return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: psc.TraceState()}
 			}
+			return drop
+		}
+		if !s.trickle.allow() {
+			return drop
+		}
+	}
+	if sc != nil && !sc.Project.IsZero() {
+		if _, ok := s.always[sc.Project]; ok {
+			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: psc.TraceState()}
 		}
 	}
 	return s.base.ShouldSample(p)
+}
+
+// trickle lets one event through per period.
+type trickle struct {
+	every time.Duration
+	now   func() time.Time
+	next  atomic.Int64
+}
+
+func (t *trickle) allow() bool {
+	now := t.now().UnixNano()
+	next := t.next.Load()
+	return now >= next && t.next.CompareAndSwap(next, now+int64(t.every))
 }
 
 func (s projectSampler) Description() string {

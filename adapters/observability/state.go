@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -26,6 +27,8 @@ type State struct {
 	Since  time.Time
 }
 
+const sheddingNote = "; tracing is shed to one new trace per second until exports succeed"
+
 // health tracks two independent signals: whether the collector's address
 // accepts connections (probed) and whether the last export succeeded. Either
 // failing makes the state degraded; the export outcome is the one that
@@ -40,6 +43,8 @@ type health struct {
 	probeErr    string
 	probeSince  time.Time
 	okSince     time.Time
+	down        atomic.Bool  // exportErr != "" || probeErr != ""
+	inflight    atomic.Int64 // start of the export under way, unix ns; 0 when none
 }
 
 func newHealth(now func() time.Time) *health {
@@ -58,6 +63,7 @@ func (h *health) disable(reason string) {
 func (h *health) exported(err error) (recovered bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer h.updateDown()
 	if err != nil {
 		if h.exportErr == "" {
 			h.exportSince = h.now()
@@ -81,6 +87,7 @@ func (h *health) exported(err error) (recovered bool) {
 func (h *health) probed(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer h.updateDown()
 	if err != nil {
 		if h.probeErr == "" {
 			h.probeSince = h.now()
@@ -96,6 +103,42 @@ func (h *health) probed(err error) {
 	}
 }
 
+func (h *health) updateDown() { h.down.Store(h.exportErr != "" || h.probeErr != "") }
+
+// stuckAfter is how long an export may go unanswered before the collector
+// counts as hanging, well before the export's own timeout.
+const stuckAfter = 2 * time.Second
+
+// exporting marks the start (at != zero) or end of an export.
+func (h *health) exporting(at time.Time) {
+	if at.IsZero() {
+		h.inflight.Store(0)
+		return
+	}
+	h.inflight.Store(at.UnixNano())
+}
+
+// stuck reports how long the current export has gone unanswered, if longer
+// than stuckAfter.
+func (h *health) stuck() (time.Duration, bool) {
+	started := h.inflight.Load()
+	if started == 0 {
+		return 0, false
+	}
+	d := h.now().Sub(time.Unix(0, started))
+	return d, d > stuckAfter
+}
+
+// failing reports whether spans cannot currently be delivered. It is read
+// for every new trace, so it takes no lock.
+func (h *health) failing() bool {
+	if h.down.Load() {
+		return true
+	}
+	_, stuck := h.stuck()
+	return stuck
+}
+
 func (h *health) state() State {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -103,9 +146,13 @@ func (h *health) state() State {
 	case h.disabled != "":
 		return State{Status: StatusDisabled, Reason: h.disabled, Since: h.okSince}
 	case h.exportErr != "":
-		return State{Status: StatusDegraded, Reason: h.exportErr, Since: h.exportSince}
+		return State{Status: StatusDegraded, Reason: h.exportErr + sheddingNote, Since: h.exportSince}
 	case h.probeErr != "":
-		return State{Status: StatusDegraded, Reason: h.probeErr, Since: h.probeSince}
+		return State{Status: StatusDegraded, Reason: h.probeErr + sheddingNote, Since: h.probeSince}
+	}
+	if d, stuck := h.stuck(); stuck {
+		return State{Status: StatusDegraded, Reason: "span export has not been answered for " + d.Round(time.Second).String() + sheddingNote,
+			Since: time.Unix(0, h.inflight.Load()).Add(stuckAfter)}
 	}
 	return State{Status: StatusOK, Since: h.okSince}
 }
@@ -125,7 +172,9 @@ type monitoredExporter struct {
 func (e *monitoredExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
+	e.health.exporting(e.health.now())
 	err := e.next.ExportSpans(ctx, spans)
+	e.health.exporting(time.Time{})
 	if e.health.exported(err) {
 		e.errs.Reset()
 		e.log.Info("telemetry export recovered")

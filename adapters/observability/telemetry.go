@@ -187,7 +187,15 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	t.sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+	// The gin instrumentation also records request and response body sizes
+	// for every request; they cost more than they tell here, so they are
+	// dropped.
+	drop := sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
+	t.sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
+		sdkmetric.WithView(
+			sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.request.body.size"}, drop),
+			sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.response.body.size"}, drop),
+		))
 	t.mp = t.sdkMP
 
 	target := s.TracesURL()
@@ -219,7 +227,7 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	)
 	t.sdkTP = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(NewProjectSampler(base, s.AlwaysSampleProjects, s.NeverSampleRoutes)),
+		sdktrace.WithSampler(NewProjectSampler(base, s.AlwaysSampleProjects, s.NeverSampleRoutes, t.health.failing)),
 		sdktrace.WithSpanProcessor(scopeAttributes{}),
 		sdktrace.WithSpanProcessor(bsp),
 	)

@@ -260,29 +260,32 @@ func TestBrokenCollectorNeverHurtsTheAPI(t *testing.T) {
 				}
 			}
 
+			// Traffic goes on until several exports have failed; readiness
+			// says why and stays 200 all along.
 			var r readiness
 			var status int
-			degraded := testkit.Eventually(20*time.Second, func() bool {
+			var failures float64
+			p := create(t, app, alice, "still here")
+			degraded := testkit.Eventually(30*time.Second, func() bool {
+				if res := app.Do("GET", "/api/v1/projects/"+p.ID, alice, nil); res.Status != 200 {
+					t.Fatalf("get while the collector is broken: %d", res.Status)
+				}
 				status, r = ready(t, app)
-				return r.Checks["telemetry"].Status == "degraded" && strings.Contains(r.Checks["telemetry"].Error, "export")
+				if status != 200 || r.Status != "ok" {
+					t.Fatalf("a broken collector made the service unready: %d %+v", status, r)
+				}
+				failures, _ = metricSum(string(app.Do("GET", "/metrics", "", nil).Body), "telemetry_export_failures_total")
+				return r.Checks["telemetry"].Status == "degraded" && strings.Contains(r.Checks["telemetry"].Error, "span export failed") && failures >= 3
 			})
 			tel := r.Checks["telemetry"]
-			if !degraded || tel.Error == "" || tel.Since == nil || tel.Required {
-				t.Fatalf("telemetry readiness: %+v", tel)
-			}
-			if status != 200 || r.Status != "ok" {
-				t.Fatalf("a broken collector made the service unready: %d %+v", status, r)
+			if !degraded || tel.Since == nil || tel.Required {
+				t.Fatalf("telemetry readiness: %+v after %v failed exports", tel, failures)
 			}
 
 			// Failures are many; lines about them are few.
-			metrics := app.Do("GET", "/metrics", "", nil)
-			failures, _ := metricSum(string(metrics.Body), "telemetry_export_failures_total")
 			logged := len(app.Logs.FilterMessage("telemetry error").All())
-			if failures < 1 || logged < 1 || logged > 2 {
+			if logged < 1 || logged > 2 {
 				t.Errorf("%v failed exports gave %d log lines; want 1 or 2", failures, logged)
-			}
-			if logged >= rounds {
-				t.Errorf("export errors were logged per request (%d lines)", logged)
 			}
 
 			start := time.Now()

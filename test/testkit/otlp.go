@@ -34,9 +34,27 @@ type OTLPReceiver struct {
 	Endpoint string
 	Protocol string
 
-	mu      sync.Mutex
-	spans   []Span
-	exports int
+	mu        sync.Mutex
+	spans     []Span
+	exports   int
+	countOnly bool
+	counted   int
+}
+
+// CountOnly makes the receiver count spans instead of keeping them, as a
+// collector that forwards them would: a long benchmark then measures the
+// service, not the receiver's growing heap.
+func (r *OTLPReceiver) CountOnly() {
+	r.mu.Lock()
+	r.countOnly = true
+	r.mu.Unlock()
+}
+
+// Count is the number of spans received so far.
+func (r *OTLPReceiver) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counted
 }
 
 type traceService struct {
@@ -95,6 +113,12 @@ func (r *OTLPReceiver) add(req *coltrace.ExportTraceServiceRequest) {
 	defer r.mu.Unlock()
 	r.exports++
 	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			r.counted += len(ss.GetSpans())
+		}
+		if r.countOnly {
+			continue
+		}
 		res := attrs(rs.GetResource().GetAttributes())
 		for _, ss := range rs.GetScopeSpans() {
 			for _, s := range ss.GetSpans() {

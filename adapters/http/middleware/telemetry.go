@@ -4,14 +4,12 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -53,13 +51,30 @@ func ScopeSubject(ctx huma.Context, next func(huma.Context)) {
 }
 
 // Tracing starts a server span per request with the OpenTelemetry gin
-// instrumentation, continuing the caller's W3C traceparent. Its own HTTP
-// metrics are off: Metrics records them with bounded labels.
-func Tracing(service string, tp trace.TracerProvider, propagator propagation.TextMapPropagator) gin.HandlerFunc {
-	return otelgin.Middleware(service,
+// instrumentation, continuing the caller's W3C traceparent, and records its
+// HTTP server metrics (request duration by route template, method and
+// status, and body sizes). Routes in untraced (probes, /metrics) get
+// neither. server is "name:port": a constant, so that no label comes from
+// the client's Host header; unknown routes share the route label
+// "unmatched" and unknown methods are "_OTHER", so a client cannot create
+// label values at will; no label names a project.
+func Tracing(server string, tp trace.TracerProvider, propagator propagation.TextMapPropagator, mp metric.MeterProvider, untraced []string) gin.HandlerFunc {
+	skip := make(map[string]bool, len(untraced))
+	for _, r := range untraced {
+		skip[r] = true
+	}
+	return otelgin.Middleware(server,
 		otelgin.WithTracerProvider(tp),
 		otelgin.WithPropagators(propagator),
-		otelgin.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelgin.WithMeterProvider(mp),
+		otelgin.WithGinFilter(func(c *gin.Context) bool { return !skip[RouteTemplate(c.FullPath())] }),
+		otelgin.WithGinMetricAttributeFn(func(c *gin.Context) []attribute.KeyValue {
+			route := RouteTemplate(c.FullPath())
+			if route == "" {
+				route = "unmatched"
+			}
+			return []attribute.KeyValue{attribute.String("http.route", route)}
+		}),
 	)
 }
 
@@ -81,45 +96,28 @@ func TraceContext() gin.HandlerFunc {
 			}
 		}
 		c.Next()
-		scope.Annotate(ctx, span)
+		if s := scope.From(ctx); s != nil && !s.Subject.IsZero() && span.IsRecording() {
+			span.SetAttributes(scope.AttrSubject.String(s.Subject.String()))
+		}
 	}
 }
 
-// Metrics records the request duration histogram by route template,
-// method and status, and the number of requests in flight. Unknown routes
-// share one label value and unknown methods another, so a client cannot
-// create label values at will; no label names a project.
-func Metrics(m metric.Meter) (gin.HandlerFunc, error) {
-	duration, err := m.Float64Histogram("http.server.request.duration",
-		metric.WithDescription("Duration of HTTP requests, by route template, method and status"),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
-	if err != nil {
-		return nil, err
-	}
+// InFlight counts the requests being served, by method.
+func InFlight(m metric.Meter) (gin.HandlerFunc, error) {
 	active, err := m.Int64UpDownCounter("http.server.active_requests",
 		metric.WithDescription("HTTP requests being served"))
 	if err != nil {
 		return nil, err
 	}
+	attrs := map[string]metric.AddOption{}
+	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"} {
+		attrs[method] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
+	}
 	return func(c *gin.Context) {
-		method := standardMethod(c.Request.Method)
-		methodAttr := metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
+		opt := attrs[standardMethod(c.Request.Method)]
 		ctx := context.WithoutCancel(c.Request.Context())
-		active.Add(ctx, 1, methodAttr)
-		start := time.Now()
-		defer func() {
-			active.Add(ctx, -1, methodAttr)
-			route := RouteTemplate(c.FullPath())
-			if route == "" {
-				route = "unmatched"
-			}
-			duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(attribute.NewSet(
-				attribute.String("http.route", route),
-				attribute.String("http.request.method", method),
-				attribute.Int("http.response.status_code", c.Writer.Status()),
-			)))
-		}()
+		active.Add(ctx, 1, opt)
+		defer active.Add(ctx, -1, opt)
 		c.Next()
 	}, nil
 }
