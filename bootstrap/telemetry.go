@@ -86,11 +86,11 @@ func NewTelemetry(lc fx.Lifecycle, cfg Config, log *zap.Logger, budget *stopBudg
 
 // HTTPTelemetry is what the HTTP module installs; newEngine decides where.
 type HTTPTelemetry struct {
-	// Tracing continues the caller's trace, starts the server span, records
-	// the HTTP server metrics and puts the trace id on the request's log
-	// lines; empty when disabled.
+	// Tracing continues the caller's trace, starts the server span when one
+	// can be recorded and puts the trace id on the request's log lines;
+	// empty when disabled.
 	Tracing []gin.HandlerFunc
-	// Metrics counts requests in flight; empty when disabled.
+	// Metrics records request durations and requests in flight; empty when disabled.
 	Metrics []gin.HandlerFunc
 	// MetricsOnMain serves GET /metrics on the main listener; nil unless
 	// METRICS_ADDR is unset and the main listener is bound to loopback.
@@ -105,14 +105,14 @@ func newHTTPTelemetry(cfg Config, tel *observability.Telemetry, log *zap.Logger)
 	}
 	_, port, _ := net.SplitHostPort(cfg.HTTP.Addr)
 	h.Tracing = []gin.HandlerFunc{
-		middleware.Tracing(net.JoinHostPort(cfg.OTel.ServiceName, port), tel.TracerProvider(), tel.Propagator(), tel.MeterProvider(), neverSampled),
+		middleware.Tracing(net.JoinHostPort(cfg.OTel.ServiceName, port), tel.TracerProvider(), tel.Propagator(), neverSampled, tel.Admit),
 		middleware.TraceContext(),
 	}
-	inFlight, err := middleware.InFlight(tel.Meter())
+	m, err := middleware.Metrics(tel.Meter())
 	if err != nil {
 		return h, err
 	}
-	h.Metrics = []gin.HandlerFunc{inFlight}
+	h.Metrics = []gin.HandlerFunc{m}
 	switch {
 	case cfg.OTel.MetricsAddr != "":
 	case IsLoopback(cfg.HTTP.Addr):
@@ -135,7 +135,7 @@ func newStreamMetrics(tel *observability.Telemetry) (*observability.StreamMetric
 // instrumentDatabase adds spans (the GORM OpenTelemetry plugin), the
 // statement-duration histogram, the slow-statement log and the pool gauges.
 func instrumentDatabase(db *postgres.DB, tel *observability.Telemetry, slow *observability.SlowStatements, cfg Config, log *zap.Logger) error {
-	if tel.Tracing() {
+	if tel.Exporting() {
 		if err := db.Trace(tel.TracerProvider(), observability.NormalizeCached); err != nil {
 			return err
 		}

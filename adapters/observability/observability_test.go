@@ -41,7 +41,7 @@ func TestProjectSampler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewProjectSampler(base, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"}, nil)
+	s := NewProjectSampler(base, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"}, nil, nil)
 	yes, no := true, false
 	cases := []struct {
 		name    string
@@ -392,9 +392,8 @@ func TestScopeFromNothing(t *testing.T) {
 func TestSamplerShedsWhileExportsFail(t *testing.T) {
 	failing := true
 	listed := newProject()
-	s := NewProjectSampler(sdktrace.AlwaysSample(), []kernel.ProjectID{listed}, nil, func() bool { return failing }).(projectSampler)
 	c := &clock{now: time.Unix(1000, 0)}
-	s.trickle.now = c.Now
+	s := NewProjectSampler(sdktrace.AlwaysSample(), []kernel.ProjectID{listed}, nil, func() bool { return failing }, NewTrickle(time.Second, c.Now))
 	root := func() sdktrace.SamplingDecision {
 		ctx := scope.With(context.Background(), &scope.Scope{Project: listed})
 		return s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx}).Decision
@@ -421,6 +420,11 @@ func TestSamplerShedsWhileExportsFail(t *testing.T) {
 	c.now = c.now.Add(time.Second)
 	if root() != sdktrace.RecordAndSample {
 		t.Fatal("one trace a second")
+	}
+	// An HTTP request has been admitted by the adapter already.
+	http := scope.With(context.Background(), &scope.Scope{Route: "/api/v1/projects"})
+	if d := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: http}).Decision; d != sdktrace.RecordAndSample {
+		t.Fatalf("an admitted HTTP request: %v", d)
 	}
 	failing = false
 	for range 10 {

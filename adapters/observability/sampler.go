@@ -58,14 +58,18 @@ type projectSampler struct {
 	always  map[kernel.ProjectID]struct{}
 	never   map[string]struct{}
 	shed    func() bool
-	trickle *trickle
+	trickle *Trickle
 }
 
 // NewProjectSampler wraps base; neverRoutes are route templates; shed, when
-// not nil, tells whether exports are failing.
-func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID, neverRoutes []string, shed func() bool) sdktrace.Sampler {
+// not nil, tells whether exports are failing, and trickle then admits the
+// few new traces still recorded.
+func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID, neverRoutes []string, shed func() bool, trickle *Trickle) sdktrace.Sampler {
+	if trickle == nil {
+		trickle = NewTrickle(time.Second, time.Now)
+	}
 	s := projectSampler{base: base, always: map[kernel.ProjectID]struct{}{}, never: map[string]struct{}{},
-		shed: shed, trickle: &trickle{every: time.Second, now: time.Now}}
+		shed: shed, trickle: trickle}
 	for _, p := range alwaysProjects {
 		s.always[p] = struct{}{}
 	}
@@ -93,7 +97,9 @@ func (s projectSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sam
 			}
 			return drop
 		}
-		if !s.trickle.allow() {
+		// An HTTP request was already admitted (or not) by the HTTP
+		// adapter, which asks Telemetry.Admit before it starts a span.
+		if (sc == nil || sc.Route == "") && !s.trickle.Allow() {
 			return drop
 		}
 	}
@@ -105,14 +111,20 @@ func (s projectSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sam
 	return s.base.ShouldSample(p)
 }
 
-// trickle lets one event through per period.
-type trickle struct {
+// Trickle lets one event through per period.
+type Trickle struct {
 	every time.Duration
 	now   func() time.Time
 	next  atomic.Int64
 }
 
-func (t *trickle) allow() bool {
+// NewTrickle lets one event through every period.
+func NewTrickle(every time.Duration, now func() time.Time) *Trickle {
+	return &Trickle{every: every, now: now}
+}
+
+// Allow reports whether this event is the period's one.
+func (t *Trickle) Allow() bool {
 	now := t.now().UnixNano()
 	next := t.next.Load()
 	return now >= next && t.next.CompareAndSwap(next, now+int64(t.every))

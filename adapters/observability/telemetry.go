@@ -133,6 +133,8 @@ type Telemetry struct {
 	propagator propagation.TextMapPropagator
 	health     *health
 	probeAddr  string
+	exporting  bool
+	trickle    *Trickle
 
 	mu          sync.Mutex
 	stopProbe   context.CancelFunc
@@ -154,6 +156,7 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 		settings:   s,
 		log:        log,
 		health:     newHealth(time.Now),
+		trickle:    NewTrickle(time.Second, time.Now),
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 	}
 	errs := newRateLimited(log, "telemetry error", s.ErrorLogInterval, time.Now)
@@ -187,15 +190,7 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	// The gin instrumentation also records request and response body sizes
-	// for every request; they cost more than they tell here, so they are
-	// dropped.
-	drop := sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}}
-	t.sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
-		sdkmetric.WithView(
-			sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.request.body.size"}, drop),
-			sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.response.body.size"}, drop),
-		))
+	t.sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
 	t.mp = t.sdkMP
 
 	target := s.TracesURL()
@@ -227,12 +222,13 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	)
 	t.sdkTP = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(NewProjectSampler(base, s.AlwaysSampleProjects, s.NeverSampleRoutes, t.health.failing)),
+		sdktrace.WithSampler(NewProjectSampler(base, s.AlwaysSampleProjects, s.NeverSampleRoutes, t.health.failing, t.trickle)),
 		sdktrace.WithSpanProcessor(scopeAttributes{}),
 		sdktrace.WithSpanProcessor(bsp),
 	)
 	t.tp = t.sdkTP
 	t.probeAddr = hostPort(target)
+	t.exporting = true
 	return t, nil
 }
 
@@ -332,8 +328,24 @@ func (t *Telemetry) MeterProvider() metric.MeterProvider { return t.mp }
 // Propagator reads and writes W3C traceparent and baggage.
 func (t *Telemetry) Propagator() propagation.TextMapPropagator { return t.propagator }
 
-// Tracing reports whether requests get spans (false when the SDK is disabled).
+// Tracing reports whether requests carry a trace context (false when the
+// SDK is disabled).
 func (t *Telemetry) Tracing() bool { return t.sdkTP != nil }
+
+// Exporting reports whether spans are recorded and exported at all (an
+// endpoint is configured).
+func (t *Telemetry) Exporting() bool { return t.exporting }
+
+// Admit tells an inbound adapter whether the work it is starting may be
+// recorded as a new trace: always while exports succeed, one trace a second
+// while they fail, never without an exporter. Work not admitted still gets
+// a trace id, but no span is built for it.
+func (t *Telemetry) Admit() bool {
+	if !t.exporting {
+		return false
+	}
+	return !t.health.failing() || t.trickle.Allow()
+}
 
 // MetricsHandler serves the Prometheus text format, or is nil when
 // telemetry is disabled.

@@ -146,11 +146,21 @@ func TestMetricsListener(t *testing.T) {
 		if status != 200 || r.Checks["telemetry"].Status != "disabled" || !strings.Contains(r.Checks["telemetry"].Error, "OTEL_EXPORTER_OTLP_ENDPOINT") {
 			t.Errorf("readiness without an endpoint: %d %+v", status, r.Checks["telemetry"])
 		}
-		// Trace ids still tie a problem to its log lines.
-		res := app.Do("GET", "/api/v1/projects/nope", testkit.Token(t, "alice", time.Hour), nil)
+		// Trace ids still tie a problem to its log lines, and an incoming
+		// traceparent is still continued.
+		res := app.Do("GET", "/api/v1/projects/nope", testkit.Token(t, "alice", time.Hour), nil, "X-Correlation-ID", "no-endpoint")
 		m := assertProblem(t, res, 422)
-		if id, _ := m["trace_id"].(string); len(id) != 32 {
+		id, _ := m["trace_id"].(string)
+		if len(id) != 32 || id == strings.Repeat("0", 32) {
 			t.Errorf("problem without a trace id: %s", res.Body)
+		}
+		if l := app.Logs.FilterField(zapString("correlation_id", "no-endpoint")).FilterMessage("request").All(); len(l) != 1 || l[0].ContextMap()["trace_id"] != id {
+			t.Errorf("the access log line does not carry the problem's trace id %s: %v", id, l)
+		}
+		tp, traceID, _ := traceparent(true)
+		res = app.Do("GET", "/api/v1/projects/nope", testkit.Token(t, "alice", time.Hour), nil, "traceparent", tp)
+		if m := assertProblem(t, res, 422); m["trace_id"] != traceID {
+			t.Errorf("the incoming traceparent was not continued: %s", res.Body)
 		}
 	})
 }

@@ -2,14 +2,18 @@ package middleware
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -50,32 +54,52 @@ func ScopeSubject(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-// Tracing starts a server span per request with the OpenTelemetry gin
-// instrumentation, continuing the caller's W3C traceparent, and records its
-// HTTP server metrics (request duration by route template, method and
-// status, and body sizes). Routes in untraced (probes, /metrics) get
-// neither. server is "name:port": a constant, so that no label comes from
-// the client's Host header; unknown routes share the route label
-// "unmatched" and unknown methods are "_OTHER", so a client cannot create
-// label values at will; no label names a project.
-func Tracing(server string, tp trace.TracerProvider, propagator propagation.TextMapPropagator, mp metric.MeterProvider, untraced []string) gin.HandlerFunc {
+// Tracing continues the caller's W3C trace context on every request. When
+// admit says the request may be recorded, the OpenTelemetry gin
+// instrumentation starts its server span; otherwise — no exporter, or the
+// collector failing — no span is built, and the request only carries the
+// incoming trace context or a fresh trace id, so logs and problems still
+// have one. Routes in untraced (probes, /metrics) get neither. server is
+// "name:port", a constant, so no span attribute comes from the client's
+// Host header.
+func Tracing(server string, tp trace.TracerProvider, propagator propagation.TextMapPropagator, untraced []string, admit func() bool) gin.HandlerFunc {
 	skip := make(map[string]bool, len(untraced))
 	for _, r := range untraced {
 		skip[r] = true
 	}
-	return otelgin.Middleware(server,
+	span := otelgin.Middleware(server,
 		otelgin.WithTracerProvider(tp),
 		otelgin.WithPropagators(propagator),
-		otelgin.WithMeterProvider(mp),
-		otelgin.WithGinFilter(func(c *gin.Context) bool { return !skip[RouteTemplate(c.FullPath())] }),
-		otelgin.WithGinMetricAttributeFn(func(c *gin.Context) []attribute.KeyValue {
-			route := RouteTemplate(c.FullPath())
-			if route == "" {
-				route = "unmatched"
-			}
-			return []attribute.KeyValue{attribute.String("http.route", route)}
-		}),
+		otelgin.WithMeterProvider(metricnoop.NewMeterProvider()), // Metrics records them, with bounded labels
 	)
+	return func(c *gin.Context) {
+		if skip[RouteTemplate(c.FullPath())] {
+			c.Next()
+			return
+		}
+		if admit() {
+			span(c)
+			return
+		}
+		ctx := propagator.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithSpanContext(ctx, newSpanContext())
+		}
+		saved := c.Request
+		c.Request = c.Request.WithContext(ctx)
+		defer func() { c.Request = saved }()
+		c.Next()
+	}
+}
+
+// newSpanContext makes an unsampled span context with fresh random ids.
+func newSpanContext() trace.SpanContext {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	binary.BigEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(tid[8:], rand.Uint64()|1)
+	binary.BigEndian.PutUint64(sid[:], rand.Uint64()|1)
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
 }
 
 // TraceContext, after Tracing, puts the trace id on every log line of the
@@ -102,24 +126,57 @@ func TraceContext() gin.HandlerFunc {
 	}
 }
 
-// InFlight counts the requests being served, by method.
-func InFlight(m metric.Meter) (gin.HandlerFunc, error) {
+// Metrics records the request duration histogram by route template,
+// method and status, and the number of requests in flight. Unknown routes
+// share the route "unmatched" and unknown methods "_OTHER", so a client
+// cannot create label values at will; no label names a project.
+func Metrics(m metric.Meter) (gin.HandlerFunc, error) {
+	duration, err := m.Float64Histogram("http.server.request.duration",
+		metric.WithDescription("Duration of HTTP requests, by route template, method and status"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
+	if err != nil {
+		return nil, err
+	}
 	active, err := m.Int64UpDownCounter("http.server.active_requests",
 		metric.WithDescription("HTTP requests being served"))
 	if err != nil {
 		return nil, err
 	}
-	attrs := map[string]metric.AddOption{}
+	methods := map[string]metric.AddOption{}
 	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"} {
-		attrs[method] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
+		methods[method] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
 	}
+	var sets sync.Map // seriesKey -> metric.RecordOption; bounded by routes × methods × statuses
 	return func(c *gin.Context) {
-		opt := attrs[standardMethod(c.Request.Method)]
+		method := standardMethod(c.Request.Method)
 		ctx := context.WithoutCancel(c.Request.Context())
-		active.Add(ctx, 1, opt)
-		defer active.Add(ctx, -1, opt)
+		active.Add(ctx, 1, methods[method])
+		start := time.Now()
+		defer func() {
+			active.Add(ctx, -1, methods[method])
+			key := seriesKey{route: c.FullPath(), method: method, status: c.Writer.Status()}
+			opt, ok := sets.Load(key)
+			if !ok {
+				route := RouteTemplate(key.route)
+				if route == "" {
+					route = "unmatched"
+				}
+				opt, _ = sets.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
+					attribute.String("http.route", route),
+					attribute.String("http.request.method", method),
+					attribute.Int("http.response.status_code", key.status),
+				)))
+			}
+			duration.Record(ctx, time.Since(start).Seconds(), opt.(metric.RecordOption))
+		}()
 		c.Next()
 	}, nil
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
 }
 
 func standardMethod(m string) string {
