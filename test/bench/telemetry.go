@@ -71,10 +71,14 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 	}
 
 	runs := map[string][]stats{}
-	for range o.rounds {
+	for round := range o.rounds {
 		for _, name := range []string{"disabled", "receiver", "hanging"} {
 			runs[name] = append(runs[name], load(ctx, o.concurrency, o.duration, 200, get(apps[name].url+"/api/v1/projects/"+p.ID, token)))
 		}
+		d, r, h := runs["disabled"][round], runs["receiver"][round], runs["hanging"][round]
+		warn("  telemetry round %d: disabled %.0f req/s p99 %v | receiver %.0f (%.2f) p99 %v | hanging %.0f (%.2f) p99 %v",
+			round+1, d.rps, d.p99.Round(10*time.Microsecond), r.rps, r.rps/d.rps, r.p99.Round(10*time.Microsecond),
+			h.rps, h.rps/d.rps, h.p99.Round(10*time.Microsecond))
 	}
 	// The batch processor exports every 5 s: give it time to deliver.
 	if !testkit.Eventually(15*time.Second, func() bool { return rcv.Exports() > 0 }) {
