@@ -12,6 +12,7 @@ import (
 // contexts lists the bounded contexts; adding one is one line here.
 var contexts = fx.Options(
 	ProjectModule,
+	DiagnosticsModule,
 )
 
 // App assembles the application for cfg. Extra options let tests replace
@@ -27,6 +28,7 @@ func App(cfg Config, extra ...fx.Option) *fx.App {
 		fx.StartTimeout(cfg.Database.ConnectTimeout+startupSlack),
 		fx.StopTimeout(cfg.HTTP.ShutdownTimeout+startupSlack),
 		PlatformModule,
+		TelemetryModule,
 		HTTPModule,
 		contexts,
 		fx.Invoke(func(*Server) {}),

@@ -23,6 +23,7 @@ func graph(t *testing.T, extra ...fx.Option) []fx.Option {
 		fx.Supply(cfg),
 		fx.NopLogger,
 		PlatformModule,
+		TelemetryModule,
 		HTTPModule,
 		contexts,
 		fx.Invoke(func(*Server) {}),

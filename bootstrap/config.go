@@ -33,6 +33,7 @@ type Config struct {
 	Auth     AuthConfig
 	Log      LogConfig
 	CORS     CORSConfig
+	OTel     TelemetryConfig
 }
 
 // HTTPConfig is the listener and its limits.
@@ -225,5 +226,6 @@ func (c *Config) validate() []error {
 			bad("CORS_ALLOWED_ORIGINS entry %q must be an origin such as https://app.example.com", o)
 		}
 	}
+	errs = append(errs, c.OTel.validate()...)
 	return errs
 }

@@ -46,11 +46,12 @@ func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
 }
 
 // newEngine builds the router with the middleware in the one order that
-// holds: the correlation id first (everything logs it), the access log
-// around everything below it (so it sees panics as 500s), then recovery,
-// the headers every response carries, CORS, the body limit and the JSON
-// media type check.
-func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
+// holds: the correlation id first (everything logs it), the scope (route
+// and project, which the sampler reads), tracing and metrics, the access
+// log around everything below it (so it sees panics as 500s), then
+// recovery, the headers every response carries, CORS, the body limit and
+// the JSON media type check.
+func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	engine.HandleMethodNotAllowed = true
@@ -60,6 +61,11 @@ func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
 
 	engine.Use(
 		middleware.Correlation(log),
+		middleware.Scope(),
+	)
+	engine.Use(tel.Tracing...)
+	engine.Use(tel.Metrics...)
+	engine.Use(
 		middleware.AccessLog(),
 		middleware.Recovery(),
 		middleware.SecurityHeaders(docs.Prefix),
@@ -72,6 +78,9 @@ func newEngine(cfg Config, log *zap.Logger) *gin.Engine {
 	engine.NoRoute(middleware.NotFound)
 	engine.NoMethod(middleware.MethodNotAllowed)
 	docs.Register(engine)
+	if tel.MetricsOnMain != nil {
+		engine.GET("/metrics", gin.WrapH(tel.MetricsOnMain))
+	}
 	return engine
 }
 
@@ -93,7 +102,7 @@ func newAPI(in apiIn) huma.API {
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
 		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
 	})
-	api.UseMiddleware(middleware.Authenticate(api, in.Verifier))
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier), middleware.ScopeSubject)
 	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
 	for _, r := range in.Routes {
 		r.Register(api)

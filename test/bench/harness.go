@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -95,3 +96,6 @@ func benchEnv(dbURL string) map[string]string {
 	env["LOG_FORMAT"] = "json"
 	return env
 }
+
+// warn prints progress to stderr, apart from the figures on stdout.
+func warn(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

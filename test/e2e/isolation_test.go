@@ -23,6 +23,7 @@ func TestIsolationMatrix(t *testing.T) {
 	}{
 		{"GET", "/api/v1/projects/%s", nil},
 		{"PATCH", "/api/v1/projects/%s", `{"name":"stolen"}`},
+		{"GET", "/api/v1/projects/%s/info", nil},
 		{"DELETE", "/api/v1/projects/%s", nil},
 	}
 	for _, r := range routes {

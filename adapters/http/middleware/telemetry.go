@@ -1,0 +1,209 @@
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/domain/kernel"
+)
+
+// ProjectParam is the path parameter that puts a route in a project's scope.
+const ProjectParam = "project_id"
+
+// Scope records the request's route template and, on routes with a
+// {project_id}, its project in the context, before tracing starts: the
+// sampler reads them, and every span, slow statement and log line of the
+// request is attributed by them. The project comes from the path; the
+// handler still checks that the caller may see it.
+func Scope() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		s := &kernel.WorkScope{CorrelationID: httpkit.Info(ctx).CorrelationID, Route: RouteTemplate(c.FullPath())}
+		if raw := c.Param(ProjectParam); raw != "" {
+			if id, err := kernel.ParseProjectID(raw); err == nil {
+				s.Project = id
+			}
+		}
+		c.Request = c.Request.WithContext(kernel.WithWorkScope(ctx, s))
+		c.Next()
+	}
+}
+
+// ScopeSubject is a huma middleware, placed after authentication, that
+// adds the authenticated caller to the request's scope.
+func ScopeSubject(ctx huma.Context, next func(huma.Context)) {
+	if s := kernel.WorkScopeFrom(ctx.Context()); s != nil {
+		s.Subject = httpkit.Info(ctx.Context()).Subject
+	}
+	next(ctx)
+}
+
+// Tracing continues the caller's W3C trace context on every request. When
+// admit says the request may be recorded, the OpenTelemetry gin
+// instrumentation starts its server span; otherwise — no exporter, or the
+// collector failing — no span is built, and the request only carries the
+// incoming trace context or a fresh trace id, so logs and problems still
+// have one. Routes in untraced (probes, /metrics) get neither. server is
+// "name:port", a constant, so no span attribute comes from the client's
+// Host header.
+func Tracing(server string, tp trace.TracerProvider, propagator propagation.TextMapPropagator, untraced []string, admit func() bool) gin.HandlerFunc {
+	skip := make(map[string]bool, len(untraced))
+	for _, r := range untraced {
+		skip[r] = true
+	}
+	span := otelgin.Middleware(server,
+		otelgin.WithTracerProvider(tp),
+		otelgin.WithPropagators(propagator),
+		otelgin.WithMeterProvider(metricnoop.NewMeterProvider()), // Metrics records them, with bounded labels
+	)
+	return func(c *gin.Context) {
+		if skip[RouteTemplate(c.FullPath())] {
+			c.Next()
+			return
+		}
+		if admit() {
+			span(c)
+			return
+		}
+		ctx := propagator.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithSpanContext(ctx, newSpanContext())
+		}
+		saved := c.Request
+		c.Request = c.Request.WithContext(ctx)
+		defer func() { c.Request = saved }()
+		c.Next()
+	}
+}
+
+// newSpanContext makes an unsampled span context with fresh random ids.
+func newSpanContext() trace.SpanContext {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	_, _ = rand.Read(tid[:]) // crypto/rand never fails on Linux
+	_, _ = rand.Read(sid[:])
+	tid[15] |= 1 // an all-zero id is invalid
+	sid[7] |= 1
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
+}
+
+// TraceContext, after Tracing, puts the trace id on every log line of the
+// request and, when the request ends, the caller on its span.
+func TraceContext() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		span := trace.SpanFromContext(ctx)
+		if sc := span.SpanContext(); sc.HasTraceID() {
+			info := httpkit.Info(ctx)
+			if info.Logger != nil {
+				info.Logger = info.Logger.With(zap.String("trace_id", sc.TraceID().String()))
+			}
+		}
+		if span.IsRecording() {
+			if s := kernel.WorkScopeFrom(ctx); s != nil && s.Route != "" {
+				span.SetAttributes(attribute.String("http.route", s.Route))
+			}
+		}
+		c.Next()
+		if s := kernel.WorkScopeFrom(ctx); s != nil && !s.Subject.IsZero() && span.IsRecording() {
+			span.SetAttributes(attribute.String("subject", s.Subject.String())) // the key telemetry uses for callers
+		}
+	}
+}
+
+// Metrics records the request duration histogram by route template,
+// method and status, and the number of requests in flight. Unknown routes
+// share the route "unmatched" and unknown methods "_OTHER", so a client
+// cannot create label values at will; no label names a project.
+func Metrics(m metric.Meter) (gin.HandlerFunc, error) {
+	duration, err := m.Float64Histogram("http.server.request.duration",
+		metric.WithDescription("Duration of HTTP requests, by route template, method and status"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
+	if err != nil {
+		return nil, err
+	}
+	active, err := m.Int64UpDownCounter("http.server.active_requests",
+		metric.WithDescription("HTTP requests being served"))
+	if err != nil {
+		return nil, err
+	}
+	methods := map[string]metric.AddOption{}
+	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"} {
+		methods[method] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
+	}
+	var sets sync.Map // seriesKey -> metric.RecordOption; bounded by routes × methods × statuses
+	return func(c *gin.Context) {
+		method := standardMethod(c.Request.Method)
+		ctx := context.WithoutCancel(c.Request.Context())
+		active.Add(ctx, 1, methods[method])
+		start := time.Now()
+		defer func() {
+			active.Add(ctx, -1, methods[method])
+			key := seriesKey{route: c.FullPath(), method: method, status: c.Writer.Status()}
+			opt, ok := sets.Load(key)
+			if !ok {
+				route := RouteTemplate(key.route)
+				if route == "" {
+					route = "unmatched"
+				}
+				opt, _ = sets.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(
+					attribute.String("http.route", route),
+					attribute.String("http.request.method", method),
+					attribute.Int("http.response.status_code", key.status),
+				)))
+			}
+			duration.Record(ctx, time.Since(start).Seconds(), opt.(metric.RecordOption))
+		}()
+		c.Next()
+	}, nil
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+func standardMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return m
+	}
+	return "_OTHER"
+}
+
+var templates sync.Map // gin path -> route template
+
+// RouteTemplate turns a gin route ("/projects/:project_id") into the API
+// document's template ("/projects/{project_id}").
+func RouteTemplate(ginPath string) string {
+	if ginPath == "" {
+		return ""
+	}
+	if t, ok := templates.Load(ginPath); ok {
+		return t.(string)
+	}
+	parts := strings.Split(ginPath, "/")
+	for i, p := range parts {
+		if len(p) > 1 && (p[0] == ':' || p[0] == '*') {
+			parts[i] = "{" + p[1:] + "}"
+		}
+	}
+	t := strings.Join(parts, "/")
+	templates.Store(ginPath, t)
+	return t
+}

@@ -1,0 +1,164 @@
+package observability
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/ports/diagnostics"
+)
+
+// DB statement operations used as a metric attribute; anything else is "other".
+var dbOperations = []string{"select", "insert", "update", "delete", "other"}
+
+// durationBuckets suits request and statement latencies, in seconds.
+var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// DBObserver times every statement into a histogram and logs and records
+// the slow ones. It is told about statements by the persistence adapter.
+type DBObserver struct {
+	threshold time.Duration
+	log       *zap.Logger
+	store     *SlowStatements
+	now       func() time.Time
+	duration  metric.Float64Histogram
+	slow      metric.Int64Counter
+	opSets    map[string]metric.MeasurementOption
+	scoped    metric.MeasurementOption
+	unscoped  metric.MeasurementOption
+}
+
+// NewDBObserver creates the statement instruments for the database system
+// ("postgresql", "sqlite") and logs statements slower than threshold.
+func (t *Telemetry) NewDBObserver(system string, threshold time.Duration, store *SlowStatements, log *zap.Logger) (*DBObserver, error) {
+	m := t.Meter()
+	duration, err := m.Float64Histogram("db.sql.statement.duration",
+		metric.WithDescription("Time each SQL statement took, by operation"),
+		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err != nil {
+		return nil, err
+	}
+	slow, err := m.Int64Counter("db.sql.slow_statements",
+		metric.WithDescription("SQL statements slower than DB_SLOW_QUERY_THRESHOLD; scoped tells whether they ran for a project"))
+	if err != nil {
+		return nil, err
+	}
+	sys := attribute.String("db.system.name", system)
+	o := &DBObserver{
+		threshold: threshold, log: log.Named("db"), store: store, now: time.Now,
+		duration: duration, slow: slow, opSets: map[string]metric.MeasurementOption{},
+		scoped:   metric.WithAttributeSet(attribute.NewSet(sys, attribute.Bool("scoped", true))),
+		unscoped: metric.WithAttributeSet(attribute.NewSet(sys, attribute.Bool("scoped", false))),
+	}
+	for _, op := range dbOperations {
+		o.opSets[op] = metric.WithAttributeSet(attribute.NewSet(sys, attribute.String("db.operation.name", op)))
+	}
+	return o, nil
+}
+
+// Observe is told that sql ran for d inside ctx's unit of work.
+func (o *DBObserver) Observe(ctx context.Context, sql string, d time.Duration) {
+	op := operationOf(sql)
+	o.duration.Record(ctx, d.Seconds(), o.opSets[op])
+	if d < o.threshold {
+		return
+	}
+	text := NormalizeCached(sql)
+	sc := kernel.WorkScopeFrom(ctx)
+	fields := []zap.Field{
+		zap.Duration("duration", d),
+		zap.String("operation", op),
+		zap.String("statement", text),
+	}
+	var correlation string
+	if sc != nil && sc.CorrelationID != "" {
+		correlation = sc.CorrelationID
+		fields = append(fields, zap.String("correlation_id", correlation))
+	}
+	traceID := TraceID(ctx)
+	if traceID != "" {
+		fields = append(fields, zap.String("trace_id", traceID))
+	}
+	if sc == nil || sc.Project.IsZero() {
+		o.slow.Add(ctx, 1, o.unscoped)
+		o.log.Warn("slow statement", fields...)
+		return
+	}
+	o.slow.Add(ctx, 1, o.scoped)
+	fields = append(fields, zap.String("project_id", sc.Project.String()))
+	o.log.Warn("slow statement", fields...)
+	o.store.Add(sc.Project, sc.Subject, diagnostics.SlowStatement{
+		At: o.now().UTC(), Duration: d, Operation: op, Statement: text,
+		CorrelationID: correlation, TraceID: traceID,
+	})
+}
+
+// operationOf names a statement by its first keyword.
+func operationOf(sql string) string {
+	s := strings.TrimLeft(sql, " \t\n\r(")
+	end := strings.IndexAny(s, " \t\n\r(")
+	if end < 0 {
+		end = len(s)
+	}
+	switch w := strings.ToLower(s[:end]); w {
+	case "select", "insert", "update", "delete":
+		return w
+	case "with":
+		return "select"
+	}
+	return "other"
+}
+
+// ObserveDBPool exports the pool's real statistics, read from stats at each
+// collection: open, in-use and idle connections, the configured maximum,
+// and how often and how long callers waited for a connection.
+func (t *Telemetry) ObserveDBPool(system string, stats func() sql.DBStats) error {
+	m := t.Meter()
+	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("db.system.name", system)))
+	open, err := m.Int64ObservableGauge("db.sql.connections.open", metric.WithDescription("Established connections, in use and idle"))
+	if err != nil {
+		return err
+	}
+	inUse, err := m.Int64ObservableGauge("db.sql.connections.in_use", metric.WithDescription("Connections in use"))
+	if err != nil {
+		return err
+	}
+	idle, err := m.Int64ObservableGauge("db.sql.connections.idle", metric.WithDescription("Idle connections"))
+	if err != nil {
+		return err
+	}
+	maxOpen, err := m.Int64ObservableGauge("db.sql.connections.max_open", metric.WithDescription("The pool's maximum of open connections"))
+	if err != nil {
+		return err
+	}
+	waits, err := m.Int64ObservableCounter("db.sql.connections.waits", metric.WithDescription("Times a caller waited for a connection"))
+	if err != nil {
+		return err
+	}
+	waitTime, err := m.Float64ObservableCounter("db.sql.connections.wait_time", metric.WithUnit("s"),
+		metric.WithDescription("Total time callers waited for a connection"))
+	if err != nil {
+		return err
+	}
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := stats()
+		o.ObserveInt64(open, int64(s.OpenConnections), attrs)
+		o.ObserveInt64(inUse, int64(s.InUse), attrs)
+		o.ObserveInt64(idle, int64(s.Idle), attrs)
+		o.ObserveInt64(maxOpen, int64(s.MaxOpenConnections), attrs)
+		o.ObserveInt64(waits, s.WaitCount, attrs)
+		o.ObserveFloat64(waitTime, s.WaitDuration.Seconds(), attrs)
+		return nil
+	}, open, inUse, idle, maxOpen, waits, waitTime)
+	if err != nil {
+		return err
+	}
+	t.OnShutdown(reg.Unregister)
+	return nil
+}
