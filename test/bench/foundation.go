@@ -85,8 +85,8 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 		rate := min(om.rps, bm.rps) / 2
 		var op, bp []stats
 		for range o.rounds {
-			bp = append(bp, paced(ctx, rate, o.duration, wantStatus, bare))
-			op = append(op, paced(ctx, rate, o.duration, wantStatus, ours))
+			bp = append(bp, paced(ctx, o.concurrency, rate, o.duration, wantStatus, bare))
+			op = append(op, paced(ctx, o.concurrency, rate, o.duration, wantStatus, ours))
 		}
 		o99, b99 := medianP99(op), medianP99(bp)
 		pr := float64(o99) / float64(b99)

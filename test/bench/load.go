@@ -130,59 +130,66 @@ func medianP99(runs []stats) time.Duration {
 	return p[len(p)/2]
 }
 
-// paced offers requests at a constant rate for d (open loop) and reports
-// latency percentiles. Latency is measured from each request's scheduled
-// send time, so a stall is charged to every request it delays (no
-// coordinated omission). Comparing two paths at the same offered rate is
-// the fair way to compare their latency: under a closed loop, latency is
-// just the inverse of throughput.
-func paced(ctx context.Context, rps float64, d time.Duration, wantStatus int, mk request) stats {
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+// paced offers requests at a constant total rate for d (open loop) from c
+// workers, each with its own connection and its own share of the schedule,
+// and reports latency percentiles. Comparing two paths at the same offered
+// rate is the fair way to compare their latency: under a closed loop,
+// latency is just the inverse of throughput. Latency runs from the moment
+// a request is sent: the client's own timer lateness (tens of µs to a
+// millisecond on a busy machine) would otherwise be added to both paths
+// and flatten their ratio. A worker that falls behind its schedule sends
+// at once, so at a rate the server cannot sustain the latency still grows.
+func paced(ctx context.Context, c int, rps float64, d time.Duration, wantStatus int, mk request) stats {
+	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c, IdleConnTimeout: time.Minute}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
 
-	interval := time.Duration(float64(time.Second) / rps)
+	interval := time.Duration(float64(time.Second) * float64(c) / rps) // per worker
 	warm := d / 4
-	total := int((warm + d) / interval)
+	start := time.Now().Add(10 * time.Millisecond)
+	end := start.Add(warm + d)
 	var mu sync.Mutex
 	var lat []time.Duration
 	errs := 0
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 512)
-	start := time.Now()
-	for i := 0; i < total && ctx.Err() == nil; i++ {
-		at := start.Add(time.Duration(i) * interval)
-		if wait := time.Until(at); wait > 0 {
-			time.Sleep(wait)
-		}
-		measured := at.Sub(start) >= warm
-		sem <- struct{}{}
+	for w := range c {
 		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			req, err := mk(0, i)
-			ok := false
-			if err == nil {
-				var res *http.Response
-				res, err = client.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					_ = res.Body.Close()
-					ok = res.StatusCode == wantStatus
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			localErrs := 0
+			// Workers are staggered so that sends spread over the interval.
+			at := start.Add(interval * time.Duration(w) / time.Duration(c))
+			for i := 0; at.Before(end) && ctx.Err() == nil; i++ {
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
 				}
+				ok := false
+				sent := time.Now()
+				req, err := mk(w, i)
+				if err == nil {
+					var res *http.Response
+					res, err = client.Do(req)
+					if err == nil {
+						_, _ = io.Copy(io.Discard, res.Body)
+						_ = res.Body.Close()
+						ok = res.StatusCode == wantStatus
+					}
+				}
+				if at.Sub(start) >= warm {
+					if ok {
+						local = append(local, time.Since(sent))
+					} else {
+						localErrs++
+					}
+				}
+				at = at.Add(interval)
 			}
-			if !measured {
-				return
-			}
-			took := time.Since(at)
 			mu.Lock()
-			if ok {
-				lat = append(lat, took)
-			} else {
-				errs++
-			}
+			lat = append(lat, local...)
+			errs += localErrs
 			mu.Unlock()
-		}(i)
+		}()
 	}
 	wg.Wait()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
