@@ -92,10 +92,12 @@ func Tracing(server string, tp trace.TracerProvider, propagator propagation.Text
 
 // newSpanContext makes an unsampled span context with fresh random ids.
 func newSpanContext() trace.SpanContext {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // one read for both ids; crypto/rand never fails on Linux
 	var tid trace.TraceID
 	var sid trace.SpanID
-	_, _ = rand.Read(tid[:]) // crypto/rand never fails on Linux
-	_, _ = rand.Read(sid[:])
+	copy(tid[:], b[:16])
+	copy(sid[:], b[16:])
 	tid[15] |= 1 // an all-zero id is invalid
 	sid[7] |= 1
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
@@ -110,7 +112,7 @@ func TraceContext() gin.HandlerFunc {
 		if sc := span.SpanContext(); sc.HasTraceID() {
 			info := httpkit.Info(ctx)
 			if info.Logger != nil {
-				info.Logger = info.Logger.With(zap.String("trace_id", sc.TraceID().String()))
+				info.Logger = info.Logger.WithLazy(zap.String("trace_id", sc.TraceID().String()))
 			}
 		}
 		if span.IsRecording() {
