@@ -12,7 +12,17 @@ import (
 // contexts lists the bounded contexts; adding one is one line here.
 var contexts = fx.Options(
 	ProjectModule,
+	OperationModule,
 	DiagnosticsModule,
+)
+
+// infrastructure is what the contexts stand on: the platform (logger,
+// database, migrations), telemetry, Redis and the HTTP server.
+var infrastructure = fx.Options(
+	PlatformModule,
+	TelemetryModule,
+	RedisModule,
+	HTTPModule,
 )
 
 // App assembles the application for cfg. Extra options let tests replace
@@ -27,9 +37,7 @@ func App(cfg Config, extra ...fx.Option) *fx.App {
 		}),
 		fx.StartTimeout(cfg.Database.ConnectTimeout+startupSlack),
 		fx.StopTimeout(cfg.HTTP.ShutdownTimeout+startupSlack),
-		PlatformModule,
-		TelemetryModule,
-		HTTPModule,
+		infrastructure,
 		contexts,
 		fx.Invoke(func(*Server) {}),
 		fx.Options(extra...),

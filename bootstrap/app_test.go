@@ -8,6 +8,8 @@ import (
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/adapters/postgres"
+	appoperation "github.com/scoped-api/foundation/application/operation"
+	portsoperation "github.com/scoped-api/foundation/ports/operation"
 	portsproject "github.com/scoped-api/foundation/ports/project"
 	"github.com/scoped-api/foundation/ports/shared"
 )
@@ -22,9 +24,7 @@ func graph(t *testing.T, extra ...fx.Option) []fx.Option {
 	return append([]fx.Option{
 		fx.Supply(cfg),
 		fx.NopLogger,
-		PlatformModule,
-		TelemetryModule,
-		HTTPModule,
+		infrastructure,
 		contexts,
 		fx.Invoke(func(*Server) {}),
 	}, extra...)
@@ -41,8 +41,11 @@ func TestGraphIsComplete(t *testing.T) {
 // repository or use cases; contexts meet only through ports/shared.
 func TestContextInternalsArePrivate(t *testing.T) {
 	private := map[string]fx.Option{
-		"project repository": fx.Invoke(func(portsproject.Repository) {}),
-		"project use cases":  fx.Invoke(func(portsproject.Service) {}),
+		"project repository":   fx.Invoke(func(portsproject.Repository) {}),
+		"project use cases":    fx.Invoke(func(portsproject.Service) {}),
+		"operation repository": fx.Invoke(func(portsoperation.Repository) {}),
+		"operation use cases":  fx.Invoke(func(portsoperation.Service) {}),
+		"operation hub":        fx.Invoke(func(*appoperation.Hub) {}),
 	}
 	for name, use := range private {
 		err := fx.ValidateApp(graph(t, use)...)
@@ -78,8 +81,10 @@ func TestContextsContributeRoutesAndMigrations(t *testing.T) {
 			t.Errorf("context %q lacks a PostgreSQL or an SQLite migration set", m.Context)
 		}
 	}
-	if !seen["project"] {
-		t.Errorf("the project context contributes no migrations; got %v", seen)
+	for _, name := range []string{"project", "operation"} {
+		if !seen[name] {
+			t.Errorf("the %s context contributes no migrations; got %v", name, seen)
+		}
 	}
 	if len(got.Routes) < len(got.Migrations) {
 		t.Errorf("%d contexts contribute migrations but only %d contribute routes", len(got.Migrations), len(got.Routes))

@@ -109,11 +109,12 @@ func migrate(ctx context.Context, cfg Config, args []string, stdout, stderr io.W
 		fmt.Fprint(stderr, "usage: api migrate up|down|status\n")
 		return 2
 	}
-	// The same graph as serve, built but not started: only the database and
-	// the migrations every context contributes are constructed.
+	// The same graph as serve, built but not started: nothing connects
+	// (Redis, telemetry and the listener only do in start hooks), and only
+	// the database is used.
 	var db *postgres.DB
 	var m *postgres.Migrator
-	app := fx.New(fx.Supply(cfg), fx.NopLogger, PlatformModule, HTTPModule, contexts, fx.Populate(&db, &m))
+	app := fx.New(fx.Supply(cfg), fx.NopLogger, infrastructure, contexts, fx.Populate(&db, &m))
 	if err := app.Err(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

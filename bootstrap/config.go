@@ -34,6 +34,8 @@ type Config struct {
 	Log      LogConfig
 	CORS     CORSConfig
 	OTel     TelemetryConfig
+	Redis    RedisConfig
+	Streams  StreamConfig
 }
 
 // HTTPConfig is the listener and its limits.
@@ -77,6 +79,29 @@ type LogConfig struct {
 // CORSConfig lists the browser origins allowed to call the API; empty turns CORS off.
 type CORSConfig struct {
 	AllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+}
+
+// RedisConfig is the Redis that carries events between instances. Empty
+// URL keeps events in-process: one instance only.
+type RedisConfig struct {
+	URL            string        `env:"REDIS_URL"`
+	KeyPrefix      string        `env:"REDIS_KEY_PREFIX"`
+	PoolSize       int           `env:"REDIS_POOL_SIZE" envDefault:"20"`
+	ConnectTimeout time.Duration `env:"REDIS_CONNECT_TIMEOUT" envDefault:"5s"`
+}
+
+// StreamConfig shapes the Server-Sent Event streams and the relay behind them.
+type StreamConfig struct {
+	Keepalive            time.Duration `env:"SSE_KEEPALIVE" envDefault:"30s"`
+	MaxDuration          time.Duration `env:"SSE_MAX_DURATION" envDefault:"5m"`
+	Retry                time.Duration `env:"SSE_RETRY" envDefault:"2s"`
+	HistoryRetention     time.Duration `env:"SSE_HISTORY_RETENTION" envDefault:"24h"`
+	MaxStreamsPerSubject int           `env:"SSE_MAX_STREAMS_PER_SUBJECT" envDefault:"16"`
+	SubscriberBuffer     int           `env:"SSE_SUBSCRIBER_BUFFER" envDefault:"256"`
+	WriteTimeout         time.Duration `env:"SSE_WRITE_TIMEOUT" envDefault:"10s"`
+	TicketTTL            time.Duration `env:"SSE_TICKET_TTL" envDefault:"60s"`
+	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
+	RelayBatch           int           `env:"EVENTS_RELAY_BATCH" envDefault:"500"`
 }
 
 // LoadConfig reads the configuration from environ (the process environment
@@ -225,6 +250,40 @@ func (c *Config) validate() []error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
 			bad("CORS_ALLOWED_ORIGINS entry %q must be an origin such as https://app.example.com", o)
 		}
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://), not %q", RedactURL(c.Redis.URL))
+		}
+	}
+	if c.Redis.PoolSize < 1 {
+		bad("REDIS_POOL_SIZE must be at least 1")
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
+		{"SSE_KEEPALIVE", c.Streams.Keepalive},
+		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
+		{"SSE_RETRY", c.Streams.Retry},
+		{"SSE_HISTORY_RETENTION", c.Streams.HistoryRetention},
+		{"SSE_WRITE_TIMEOUT", c.Streams.WriteTimeout},
+		{"SSE_TICKET_TTL", c.Streams.TicketTTL},
+		{"EVENTS_RELAY_INTERVAL", c.Streams.RelayInterval},
+	} {
+		if d.value <= 0 {
+			bad("%s must be a positive duration such as 30s", d.name)
+		}
+	}
+	if c.Streams.MaxStreamsPerSubject < 1 {
+		bad("SSE_MAX_STREAMS_PER_SUBJECT must be at least 1")
+	}
+	if c.Streams.SubscriberBuffer < 1 {
+		bad("SSE_SUBSCRIBER_BUFFER must be at least 1")
+	}
+	if c.Streams.RelayBatch < 1 {
+		bad("EVENTS_RELAY_BATCH must be at least 1")
 	}
 	errs = append(errs, c.OTel.validate()...)
 	return errs

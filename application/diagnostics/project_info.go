@@ -29,7 +29,7 @@ func (s *Service) ProjectInfo(ctx context.Context, subject kernel.Subject, proje
 		info.Operations = &ports.OperationSummary{ByStatus: counts}
 	}
 	if s.src.Streams != nil {
-		connected, err := s.src.Streams.Connected(ctx, project)
+		connected, err := s.src.Streams.Connected(ctx, subject, project)
 		if err != nil {
 			return ports.ProjectInfo{}, err
 		}

@@ -40,7 +40,9 @@ func (o ops) CountByStatus(context.Context, kernel.Subject, kernel.ProjectID) (m
 
 type streams struct{ connErr, lastErr error }
 
-func (s streams) Connected(context.Context, kernel.ProjectID) (int, error) { return 3, s.connErr }
+func (s streams) Connected(context.Context, kernel.Subject, kernel.ProjectID) (int, error) {
+	return 3, s.connErr
+}
 func (s streams) LastEventID(context.Context, kernel.Subject, kernel.ProjectID) (string, error) {
 	return "42", s.lastErr
 }

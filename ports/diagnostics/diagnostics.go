@@ -39,7 +39,7 @@ type OperationCounts interface {
 // Streams tells how many event streams are connected for a project and the
 // id of its last event. The operation context implements it.
 type Streams interface {
-	Connected(ctx context.Context, project kernel.ProjectID) (int, error)
+	Connected(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (int, error)
 	LastEventID(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (string, error)
 }
 

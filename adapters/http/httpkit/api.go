@@ -11,6 +11,14 @@ import (
 // BearerAuth is the name of the security scheme that protected operations declare.
 const BearerAuth = "bearer"
 
+// TicketAuth is the name of the security scheme of stream routes that
+// also accept a single-use stream ticket in the query (browsers'
+// EventSource cannot send an Authorization header).
+const TicketAuth = "stream_ticket"
+
+// TicketParam is the query parameter carrying a stream ticket.
+const TicketParam = "ticket"
+
 // Protected is the Security value of an operation that needs a bearer token.
 var Protected = []map[string][]string{{BearerAuth: {}}}
 
@@ -54,6 +62,8 @@ func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
 	hc.RejectUnknownQueryParameters = true
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		BearerAuth: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+		TicketAuth: {Type: "apiKey", In: "query", Name: TicketParam,
+			Description: "A single-use stream ticket from POST .../events/tickets, valid about a minute."},
 	}
 	// huma caps bodies at 1 MiB and counts a body of exactly the limit as too
 	// large; the body-limit middleware enforces HTTP_MAX_BODY_BYTES, so let

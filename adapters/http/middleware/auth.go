@@ -41,7 +41,13 @@ func Authenticate(api huma.API, verifier TokenVerifier) func(huma.Context, func(
 			next(ctx)
 			return
 		}
-		raw, ok := bearerToken(ctx.Header("Authorization"))
+		header := ctx.Header("Authorization")
+		if header == "" && acceptsTicket(ctx.Operation()) && ctx.Query(httpkit.TicketParam) != "" {
+			// The handler redeems the ticket: it is bound to the route's scope.
+			next(ctx)
+			return
+		}
+		raw, ok := bearerToken(header)
 		if !ok {
 			unauthorized(api, ctx, `Bearer realm="api"`)
 			return
@@ -62,6 +68,15 @@ func requiresBearer(op *huma.Operation) bool {
 	}
 	for _, req := range op.Security {
 		if _, ok := req[httpkit.BearerAuth]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsTicket(op *huma.Operation) bool {
+	for _, req := range op.Security {
+		if _, ok := req[httpkit.TicketAuth]; ok {
 			return true
 		}
 	}

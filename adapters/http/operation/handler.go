@@ -1,0 +1,335 @@
+// Package operation serves the operation context over HTTP under
+// /api/v1/projects/{project_id}: the operations, their progress reports,
+// stream tickets and the Server-Sent Event streams.
+package operation
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/adapters/http/middleware"
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/operation"
+	ports "github.com/scoped-api/foundation/ports/operation"
+)
+
+// ProjectPath is the project all these routes live under.
+const ProjectPath = "/api/v1/projects/{project_id}"
+
+// BasePath is the operations collection.
+const BasePath = ProjectPath + "/operations"
+
+// StreamSettings shape every stream.
+type StreamSettings struct {
+	Keepalive    time.Duration
+	MaxDuration  time.Duration
+	Retry        time.Duration
+	WriteTimeout time.Duration
+}
+
+// Handler adapts HTTP requests to the operation use cases.
+type Handler struct {
+	svc      ports.Service
+	settings StreamSettings
+	// pumps counts the streams being written, so that shutdown can wait for
+	// them: their connections are hijacked, and the server no longer tracks them.
+	pumps sync.WaitGroup
+}
+
+var _ httpkit.Routes = (*Handler)(nil)
+
+// NewHandler serves svc.
+func NewHandler(svc ports.Service, s StreamSettings) *Handler {
+	return &Handler{svc: svc, settings: s}
+}
+
+// Operation is an operation as clients see it.
+type Operation struct {
+	ID        string          `json:"id" format:"uuid"`
+	ProjectID string          `json:"project_id" format:"uuid"`
+	Kind      string          `json:"kind" doc:"What the operation does, such as import or agent.run"`
+	Status    string          `json:"status" enum:"pending,running,succeeded,failed,cancelled"`
+	Percent   int             `json:"percent" minimum:"0" maximum:"100"`
+	Message   string          `json:"message"`
+	Result    json.RawMessage `json:"result,omitempty" doc:"What a succeeded operation produced (any JSON)"`
+	Error     string          `json:"error,omitempty" doc:"Why a failed operation failed"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func toResponse(s operation.State) Operation {
+	return Operation{
+		ID: s.ID.String(), ProjectID: s.Project.String(), Kind: s.Kind, Status: string(s.Status), Percent: s.Percent,
+		Message: s.Message, Result: json.RawMessage(s.Result), Error: s.Error, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+}
+
+type (
+	projectInput struct {
+		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+	}
+	operationInput struct {
+		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
+		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+	}
+	createOperationInput struct {
+		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+		Body      struct {
+			Kind    string `json:"kind" doc:"A short lower-case name: a-z, 0-9, '_', '.', '-'; at most 64 characters"`
+			Message string `json:"message,omitempty" doc:"Up to 2000 characters"`
+		}
+	}
+	operationOutput struct {
+		Body Operation
+	}
+	createOperationOutput struct {
+		Location string `header:"Location"`
+		Body     Operation
+	}
+	listOperationsInput struct {
+		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+		Status    string `query:"status" enum:"pending,running,succeeded,failed,cancelled" doc:"Only operations in this status"`
+		Limit     int    `query:"limit" default:"20" doc:"Page size, 1 to 100"`
+		Cursor    string `query:"cursor" doc:"next_cursor of the previous page"`
+	}
+	listOperationsOutput struct {
+		Body struct {
+			Items      []Operation `json:"items" nullable:"false"`
+			NextCursor string      `json:"next_cursor,omitempty"`
+		}
+	}
+	progressInput struct {
+		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
+		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+		Body        struct {
+			Percent int     `json:"percent" doc:"0 to 100; never lower than the last report"`
+			Message *string `json:"message,omitempty" doc:"What is happening now; unchanged when absent"`
+			Status  string  `json:"status,omitempty" enum:"running,succeeded,failed,cancelled" doc:"The new status; a pending operation starts running on its first report"`
+			Result  any     `json:"result,omitempty" doc:"What a succeeded operation produced (any JSON, up to 64 KiB)"`
+			Error   string  `json:"error,omitempty" doc:"Why a failed operation failed"`
+		}
+	}
+	ticketOutput struct {
+		Body struct {
+			Ticket    string    `json:"ticket" doc:"Pass as the ticket query parameter of the stream URL; single use"`
+			ExpiresAt time.Time `json:"expires_at"`
+			URL       string    `json:"url" doc:"The stream URL with the ticket"`
+		}
+	}
+)
+
+// Register adds the operation routes.
+func (h *Handler) Register(api huma.API) {
+	tags := []string{"operations"}
+	reg := func(op huma.Operation) huma.Operation {
+		op.Tags = tags
+		if op.Security == nil {
+			op.Security = httpkit.Protected
+		}
+		return op
+	}
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "create-operation", Method: http.MethodPost, Path: BasePath, Summary: "Start an operation",
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusRequestEntityTooLarge},
+	}), h.create)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "list-operations", Method: http.MethodGet, Path: BasePath, Summary: "List a project's operations, newest first",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+	}), h.list)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "get-operation", Method: http.MethodGet, Path: BasePath + "/{operation_id}", Summary: "Get an operation",
+		Errors: []int{http.StatusUnauthorized, http.StatusNotFound},
+	}), h.get)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "report-operation-progress", Method: http.MethodPost, Path: BasePath + "/{operation_id}/progress",
+		Summary:     "Report progress (the endpoint a worker calls)",
+		Description: "The report and its event are stored together before the answer; an illegal transition or a lower percent is a 409.",
+		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
+	}), h.progress)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "cancel-operation", Method: http.MethodPost, Path: BasePath + "/{operation_id}/cancel", Summary: "Cancel an operation",
+		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict},
+	}), h.cancel)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "create-operation-stream-ticket", Method: http.MethodPost, Path: BasePath + "/{operation_id}/events/tickets",
+		Summary:       "Get a single-use ticket for the operation's event stream (for browsers' EventSource)",
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
+	}), h.operationTicket)
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "create-project-stream-ticket", Method: http.MethodPost, Path: ProjectPath + "/events/tickets",
+		Summary:       "Get a single-use ticket for the project's event stream (for browsers' EventSource)",
+		DefaultStatus: http.StatusCreated,
+		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
+	}), h.projectTicket)
+	h.registerStreams(api, reg)
+}
+
+func (h *Handler) create(ctx context.Context, in *createOperationInput) (*createOperationOutput, error) {
+	subject, project, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	op, err := h.svc.CreateOperation(ctx, subject, project, ports.CreateOperation{Kind: in.Body.Kind, Message: in.Body.Message})
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &createOperationOutput{Location: "/api/v1/projects/" + project.String() + "/operations/" + op.ID().String(), Body: toResponse(op.State())}, nil
+}
+
+func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOperationsOutput, error) {
+	subject, project, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	q := ports.ListOperations{Limit: in.Limit}
+	if in.Status != "" {
+		st, err := operation.ParseStatus("status", in.Status)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+		}
+		q.Status = &st
+	}
+	if in.Cursor != "" {
+		c, err := kernel.ParseCursor(in.Cursor)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+		}
+		q.Cursor = &c
+	}
+	page, err := h.svc.ListOperations(ctx, subject, project, q)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+	}
+	out := &listOperationsOutput{}
+	out.Body.Items = make([]Operation, len(page.Items))
+	for i, op := range page.Items {
+		out.Body.Items[i] = toResponse(op.State())
+	}
+	if page.Next != nil {
+		out.Body.NextCursor = page.Next.Encode()
+	}
+	return out, nil
+}
+
+func (h *Handler) get(ctx context.Context, in *operationInput) (*operationOutput, error) {
+	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	op, err := h.svc.GetOperation(ctx, subject, project, id)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &operationOutput{Body: toResponse(op.State())}, nil
+}
+
+func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOutput, error) {
+	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	report := ports.ReportProgress{Percent: in.Body.Percent, Message: in.Body.Message, Error: in.Body.Error}
+	if in.Body.Status != "" {
+		st, err := operation.ParseStatus("status", in.Body.Status)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, err)
+		}
+		report.Status = &st
+	}
+	if in.Body.Result != nil {
+		raw, err := json.Marshal(in.Body.Result)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, kernel.Invalid("operation.result_invalid", "result is not JSON", kernel.FieldError{Field: "result", Message: "must be JSON"}))
+		}
+		report.Result = raw
+	}
+	op, err := h.svc.ReportProgress(ctx, subject, project, id, report)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &operationOutput{Body: toResponse(op.State())}, nil
+}
+
+func (h *Handler) cancel(ctx context.Context, in *operationInput) (*operationOutput, error) {
+	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	op, err := h.svc.CancelOperation(ctx, subject, project, id)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	return &operationOutput{Body: toResponse(op.State())}, nil
+}
+
+func (h *Handler) operationTicket(ctx context.Context, in *operationInput) (*ticketOutput, error) {
+	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	return h.ticket(ctx, subject, project, &id)
+}
+
+func (h *Handler) projectTicket(ctx context.Context, in *projectInput) (*ticketOutput, error) {
+	subject, project, err := scope(ctx, in.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	return h.ticket(ctx, subject, project, nil)
+}
+
+func (h *Handler) ticket(ctx context.Context, subject kernel.Subject, project kernel.ProjectID, op *operation.ID) (*ticketOutput, error) {
+	var tokenExp time.Time
+	if p, ok := middleware.PrincipalFrom(ctx); ok {
+		tokenExp = p.ExpiresAt
+	}
+	code, t, err := h.svc.IssueTicket(ctx, subject, project, op, tokenExp)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	out := &ticketOutput{}
+	out.Body.Ticket = code
+	out.Body.ExpiresAt = t.ExpiresAt
+	out.Body.URL = streamPath(project, op) + "?ticket=" + code
+	return out, nil
+}
+
+func streamPath(project kernel.ProjectID, op *operation.ID) string {
+	p := "/api/v1/projects/" + project.String()
+	if op != nil {
+		return p + "/operations/" + op.String() + "/events"
+	}
+	return p + "/events"
+}
+
+func scope(ctx context.Context, rawProject string) (kernel.Subject, kernel.ProjectID, error) {
+	subject, err := httpkit.Subject(ctx)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err)
+	}
+	project, err := kernel.ParseProjectID(rawProject)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+	}
+	return subject, project, nil
+}
+
+func operationScope(ctx context.Context, rawProject, rawOp string) (kernel.Subject, kernel.ProjectID, operation.ID, error) {
+	subject, project, err := scope(ctx, rawProject)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, operation.ID{}, err
+	}
+	id, err := operation.ParseID(rawOp)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, operation.ID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+	}
+	return subject, project, id, nil
+}

@@ -1,0 +1,313 @@
+package operation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
+	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/adapters/http/middleware"
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/operation"
+	ports "github.com/scoped-api/foundation/ports/operation"
+)
+
+type streamInput struct {
+	ProjectID        string `path:"project_id" format:"uuid" doc:"The project's id"`
+	Ticket           string `query:"ticket" doc:"A stream ticket, for clients that cannot send an Authorization header"`
+	LastEventIDQuery string `query:"last_event_id" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
+	LastEventID      string `header:"Last-Event-ID" doc:"Resume after this event id"`
+}
+
+type operationStreamInput struct {
+	ProjectID        string `path:"project_id" format:"uuid" doc:"The project's id"`
+	OperationID      string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+	Ticket           string `query:"ticket" doc:"A stream ticket, for clients that cannot send an Authorization header"`
+	LastEventIDQuery string `query:"last_event_id" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
+	LastEventID      string `header:"Last-Event-ID" doc:"Resume after this event id"`
+}
+
+func (h *Handler) registerStreams(api huma.API, reg func(huma.Operation) huma.Operation) {
+	security := []map[string][]string{{httpkit.BearerAuth: {}}, {httpkit.TicketAuth: {}}}
+	responses := func(what string) map[string]*huma.Response {
+		return map[string]*huma.Response{
+			"200": {Description: "A text/event-stream of " + what + ". The first message of a fresh connect is a snapshot; " +
+				"every message has an id to resume from with Last-Event-ID.",
+				Content: map[string]*huma.MediaType{"text/event-stream": {Schema: &huma.Schema{Type: "string"}}}},
+			"204": {Description: "The operation finished and the client has every event: stop reconnecting."},
+		}
+	}
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusTooManyRequests, http.StatusServiceUnavailable}
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "stream-operation-events", Method: http.MethodGet, Path: BasePath + "/{operation_id}/events",
+		Summary:     "Stream an operation's events (Server-Sent Events)",
+		Description: "Ends after the operation's terminal event, after SSE_MAX_DURATION, when the token expires or on shutdown; resume with Last-Event-ID.",
+		Security:    security, Responses: responses("the operation's events"), Errors: errs,
+	}), func(ctx context.Context, in *operationStreamInput) (*huma.StreamResponse, error) {
+		id, err := operation.ParseID(in.OperationID)
+		if err != nil {
+			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+		}
+		return h.open(ctx, &streamInput{ProjectID: in.ProjectID, Ticket: in.Ticket, LastEventIDQuery: in.LastEventIDQuery, LastEventID: in.LastEventID}, &id)
+	})
+	huma.Register(api, reg(huma.Operation{
+		OperationID: "stream-project-events", Method: http.MethodGet, Path: ProjectPath + "/events",
+		Summary:     "Stream every operation event of a project (Server-Sent Events)",
+		Description: "Ends after SSE_MAX_DURATION, when the token expires or on shutdown; resume with Last-Event-ID.",
+		Security:    security, Responses: responses("every operation event of the project"), Errors: errs,
+	}), func(ctx context.Context, in *streamInput) (*huma.StreamResponse, error) {
+		return h.open(ctx, in, nil)
+	})
+}
+
+// open checks everything that can still be answered with a status code,
+// subscribes, and leaves the writing to a pump.
+func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (*huma.StreamResponse, error) {
+	project, err := kernel.ParseProjectID(in.ProjectID)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+	}
+	last, err := lastEventID(in)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	subject, tokenExp, err := h.caller(ctx, in.Ticket, project, op)
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	stream, err := h.svc.OpenStream(ctx, ports.StreamRequest{Subject: subject, Project: project, Operation: op, LastEventID: last})
+	if err != nil {
+		return nil, httpkit.FromError(ctx, err)
+	}
+	if stream.Finished() && len(stream.Initial()) == 0 {
+		stream.Close()
+		return &huma.StreamResponse{Body: func(hctx huma.Context) { hctx.SetStatus(http.StatusNoContent) }}, nil
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) { h.serve(hctx, stream, tokenExp) }}, nil
+}
+
+// caller is the bearer token's subject, or the ticket's.
+func (h *Handler) caller(ctx context.Context, ticket string, project kernel.ProjectID, op *operation.ID) (kernel.Subject, time.Time, error) {
+	if p, ok := middleware.PrincipalFrom(ctx); ok {
+		return p.Subject, p.ExpiresAt, nil
+	}
+	if ticket == "" {
+		return kernel.Subject{}, time.Time{}, kernel.Unauthorized("auth.required", "a bearer token or a stream ticket is required")
+	}
+	t, err := h.svc.RedeemTicket(ctx, ticket, project, op)
+	if err != nil {
+		return kernel.Subject{}, time.Time{}, err
+	}
+	httpkit.Info(ctx).Subject = t.Subject
+	if s := kernel.WorkScopeFrom(ctx); s != nil {
+		s.Subject = t.Subject
+	}
+	return t.Subject, t.TokenExpiresAt, nil
+}
+
+func lastEventID(in *streamInput) (*int64, error) {
+	raw, field := in.LastEventID, "Last-Event-ID"
+	if raw == "" {
+		raw, field = in.LastEventIDQuery, "last_event_id"
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return nil, kernel.Invalid("stream.last_event_id_invalid", "the last event id is not one this API issued",
+			kernel.FieldError{Field: field, Message: "must be a non-negative integer"})
+	}
+	return &n, nil
+}
+
+// serve takes the connection over from the HTTP server: a stream outlives
+// the server's write timeout, and a hijacked connection costs no server
+// goroutine or buffers while it waits.
+func (h *Handler) serve(hctx huma.Context, stream ports.Stream, tokenExp time.Time) {
+	c := humagin.Unwrap(hctx)
+	log := httpkit.Logger(hctx.Context())
+	header := c.Writer.Header().Clone()
+	conn, _, err := c.Writer.Hijack()
+	if err != nil {
+		stream.Close()
+		log.Error("cannot take over the connection for a stream", zap.Error(err))
+		httpkit.WriteProblem(c.Writer, httpkit.NewProblem(hctx.Context(), http.StatusInternalServerError, "streaming is not available on this connection"))
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		// A small, fixed send buffer: the kernel would otherwise grow it to
+		// megabytes per stream, and a consumer that stopped reading would
+		// hide behind it instead of falling behind its bounded buffer.
+		_ = tc.SetWriteBuffer(streamSendBuffer)
+	}
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	header.Del("Content-Length")
+	header.Set("Content-Type", "text/event-stream; charset=utf-8")
+	header.Set("Cache-Control", "no-cache")
+	header.Set("X-Accel-Buffering", "no")
+	header.Set("Connection", "close")
+	_ = header.Write(&b)
+	b.WriteString("\r\n")
+	writeRetry(&b, h.settings.Retry)
+	for _, m := range stream.Initial() {
+		writeMessage(&b, m)
+	}
+	h.pumps.Add(1)
+	go h.pump(conn, b.Bytes(), stream, tokenExp, log)
+}
+
+// streamSendBuffer is each stream connection's kernel send buffer.
+const streamSendBuffer = 64 << 10
+
+// pump writes a stream until it ends. Whatever ends it, the client can
+// resume from the last id it received and lose nothing.
+func (h *Handler) pump(conn net.Conn, head []byte, stream ports.Stream, tokenExp time.Time, log *zap.Logger) {
+	defer h.pumps.Done()
+	defer func() { _ = conn.Close() }()
+	defer stream.Close()
+	if !h.write(conn, head) {
+		return
+	}
+	keepalive := time.NewTicker(h.settings.Keepalive)
+	defer keepalive.Stop()
+	lifetime := time.NewTimer(h.settings.MaxDuration)
+	defer lifetime.Stop()
+	var expired <-chan time.Time
+	if !tokenExp.IsZero() {
+		t := time.NewTimer(time.Until(tokenExp))
+		defer t.Stop()
+		expired = t.C
+	}
+	live := stream.Live()
+	for {
+		select {
+		case ev, ok := <-live:
+			var b bytes.Buffer
+			for ok {
+				writeMessage(&b, ports.Message{ID: ev.Seq, Event: string(ev.Type), Record: &ev})
+				// Take whatever else is already waiting: one write for a burst.
+				select {
+				case ev, ok = <-live:
+					continue
+				default:
+				}
+				break
+			}
+			if !ok {
+				if err := stream.Err(); err != nil {
+					log.Debug("stream ended by the server", zap.String("reason", err.Error()))
+					writeRetry(&b, h.settings.Retry)
+				}
+				h.write(conn, b.Bytes())
+				return
+			}
+			if !h.write(conn, b.Bytes()) {
+				return
+			}
+		case <-keepalive.C:
+			if !h.write(conn, []byte(": keepalive\n\n")) {
+				return
+			}
+		case <-lifetime.C:
+			// The client reconnects after the retry hint and resumes.
+			h.write(conn, []byte(": max duration reached; resume with Last-Event-ID\n\n"))
+			return
+		case <-expired:
+			h.write(conn, []byte("event: token_expired\ndata: {}\n\n"))
+			return
+		}
+	}
+}
+
+func (h *Handler) write(conn net.Conn, b []byte) bool {
+	_ = conn.SetWriteDeadline(time.Now().Add(h.settings.WriteTimeout))
+	_, err := conn.Write(b)
+	return err == nil
+}
+
+// Shutdown waits until every stream's pump has returned, or ctx ends.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { h.pumps.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func writeRetry(b *bytes.Buffer, d time.Duration) {
+	b.WriteString("retry: ")
+	b.WriteString(strconv.FormatInt(d.Milliseconds(), 10))
+	b.WriteString("\n\n")
+}
+
+type eventData struct {
+	ID          string    `json:"id"`
+	Type        string    `json:"type"`
+	ProjectID   string    `json:"project_id"`
+	OperationID string    `json:"operation_id"`
+	At          time.Time `json:"at"`
+	Operation   Operation `json:"operation"`
+}
+
+type operationSnapshot struct {
+	Operation Operation `json:"operation"`
+}
+
+type projectSnapshot struct {
+	Operations []Operation `json:"operations"`
+}
+
+type historyExpired struct {
+	Detail string `json:"detail"`
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeMessage appends one SSE message. JSON never holds a raw newline, so
+// every data field is one line.
+func writeMessage(b *bytes.Buffer, m ports.Message) {
+	var data any
+	switch {
+	case m.Record != nil:
+		r := m.Record
+		data = eventData{ID: strconv.FormatInt(r.Seq, 10), Type: string(r.Type), ProjectID: r.Project.String(),
+			OperationID: r.Operation.String(), At: r.At, Operation: toResponse(r.State)}
+	case m.Event == ports.MessageSnapshot && m.Operation != nil:
+		data = operationSnapshot{Operation: toResponse(*m.Operation)}
+	case m.Event == ports.MessageSnapshot:
+		ops := make([]Operation, len(m.Operations))
+		for i, s := range m.Operations {
+			ops[i] = toResponse(s)
+		}
+		data = projectSnapshot{Operations: ops}
+	case m.Event == ports.MessageHistoryExpired:
+		data = historyExpired{Detail: "events after your last event id are no longer kept; the snapshot that follows is the current state"}
+	default:
+		data = struct{}{}
+	}
+	enc := bufPool.Get().(*bytes.Buffer)
+	enc.Reset()
+	defer bufPool.Put(enc)
+	_ = json.NewEncoder(enc).Encode(data)
+	b.WriteString("id: ")
+	b.WriteString(strconv.FormatInt(m.ID, 10))
+	b.WriteString("\nevent: ")
+	b.WriteString(m.Event)
+	b.WriteString("\ndata: ")
+	b.Write(bytes.TrimRight(enc.Bytes(), "\n"))
+	b.WriteString("\n\n")
+}

@@ -1,0 +1,229 @@
+// Package operation stores operations and their events with GORM on
+// PostgreSQL or SQLite: the operations table, the outbox every write adds
+// its events to, and the sequenced event log the relay moves them into.
+package operation
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/scoped-api/foundation/adapters/postgres"
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/operation"
+	ports "github.com/scoped-api/foundation/ports/operation"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations returns the operation context's schema migrations.
+func Migrations() postgres.MigrationSet {
+	pg, _ := fs.Sub(migrations, "migrations/postgres")
+	lite, _ := fs.Sub(migrations, "migrations/sqlite")
+	return postgres.MigrationSet{Context: "operation", Postgres: pg, SQLite: lite}
+}
+
+// Repository implements ports.Repository.
+type Repository struct {
+	db        *gorm.DB
+	forUpdate string
+}
+
+var _ ports.Repository = (*Repository)(nil)
+
+// NewRepository returns a repository over db.
+func NewRepository(db *postgres.DB) *Repository {
+	r := &Repository{db: db.Gorm}
+	if db.Dialect == postgres.DialectPostgres {
+		r.forUpdate = " FOR UPDATE" // SQLite has no row locks: its writers are serialised
+	}
+	return r
+}
+
+type row struct {
+	ID        uuid.UUID `gorm:"column:id;primaryKey"`
+	ProjectID uuid.UUID `gorm:"column:project_id"`
+	Kind      string    `gorm:"column:kind"`
+	Status    string    `gorm:"column:status"`
+	Percent   int       `gorm:"column:percent"`
+	Message   string    `gorm:"column:message"`
+	Result    []byte    `gorm:"column:result"`
+	Error     string    `gorm:"column:error"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (row) TableName() string { return "operations" }
+
+const columns = `id, project_id, kind, status, percent, message, result, error, created_at, updated_at`
+
+func (rw *row) scan(s interface{ Scan(...any) error }) error {
+	return s.Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message, &rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt)
+}
+
+func toRow(op *operation.Operation) row {
+	return row{
+		ID:        op.ID().UUID(),
+		ProjectID: op.Project().UUID(),
+		Kind:      op.Kind(),
+		Status:    string(op.Status()),
+		Percent:   op.Percent(),
+		Message:   op.Message(),
+		Result:    op.Result(),
+		Error:     op.ErrorDetail(),
+		CreatedAt: op.CreatedAt().UTC(),
+		UpdatedAt: op.UpdatedAt().UTC(),
+	}
+}
+
+func toDomain(r row) *operation.Operation {
+	return operation.Rehydrate(operation.IDFrom(r.ID), kernel.ProjectIDFrom(r.ProjectID), r.Kind, operation.Status(r.Status),
+		r.Percent, r.Message, r.Result, r.Error, r.CreatedAt.UTC(), r.UpdatedAt.UTC())
+}
+
+// jsonArg binds an optional JSON document as text (or NULL), which both
+// the jsonb column of PostgreSQL and the TEXT column of SQLite accept.
+func jsonArg(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+// errProjectMismatch guards against a caller passing one project as the
+// scope and an operation of another.
+var errProjectMismatch = errors.New("operation repository: the operation's project differs from the scope")
+
+// Add inserts op and the events it recorded (its created event) in one transaction.
+func (r *Repository) Add(ctx context.Context, projectID kernel.ProjectID, op *operation.Operation) error {
+	if op.Project() != projectID {
+		return errProjectMismatch
+	}
+	events := op.PullEvents()
+	rw := toRow(op)
+	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
+		err := tx.Exec(`INSERT INTO operations (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rw.ID.String(), rw.ProjectID.String(), rw.Kind, rw.Status, rw.Percent, rw.Message, jsonArg(rw.Result), rw.Error,
+			rw.CreatedAt, rw.UpdatedAt).Error
+		if err != nil {
+			return err
+		}
+		return insertOutbox(tx, events)
+	})
+	return postgres.Failure("add operation", err)
+}
+
+// Get loads one operation of the project.
+func (r *Repository) Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error) {
+	var rw row
+	err := rw.scan(postgres.Conn(ctx, r.db).Raw(
+		`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`, projectID.String(), id.String()).Row())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, operation.ErrNotFound
+	}
+	if err != nil {
+		return nil, postgres.Failure("get operation", err)
+	}
+	return toDomain(rw), nil
+}
+
+// List returns one page of the project's operations, newest first.
+func (r *Repository) List(ctx context.Context, projectID kernel.ProjectID, q ports.ListQuery) (ports.Page, error) {
+	tx := postgres.Conn(ctx, r.db).Where("project_id = ?", projectID.String())
+	if q.Status != nil {
+		tx = tx.Where("status = ?", string(*q.Status))
+	}
+	if q.After != nil {
+		at := q.After.At.UTC()
+		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", at, at, q.After.ID.String())
+	}
+	var rows []row
+	err := tx.Order("created_at DESC").Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error
+	if err != nil {
+		return ports.Page{}, postgres.Failure("list operations", err)
+	}
+	var page ports.Page
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		page.Next = &kernel.Cursor{At: last.CreatedAt.UTC(), ID: last.ID}
+	}
+	page.Items = make([]*operation.Operation, len(rows))
+	for i, rw := range rows {
+		page.Items[i] = toDomain(rw)
+	}
+	return page, nil
+}
+
+// Update locks one operation of the project, applies fn and saves the
+// change and its events: a locking SELECT, an UPDATE and one INSERT.
+func (r *Repository) Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
+	var out *operation.Operation
+	var fnErr error
+	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
+		var rw row
+		err := rw.scan(tx.Raw(`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`+r.forUpdate,
+			projectID.String(), id.String()).Row())
+		if errors.Is(err, sql.ErrNoRows) {
+			return operation.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		op := toDomain(rw)
+		if fnErr = fn(op); fnErr != nil {
+			return fnErr
+		}
+		next := toRow(op)
+		err = tx.Exec(`UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ? WHERE project_id = ? AND id = ?`,
+			next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
+			projectID.String(), id.String()).Error
+		if err != nil {
+			return err
+		}
+		if err := insertOutbox(tx, op.PullEvents()); err != nil {
+			return err
+		}
+		out = op
+		return nil
+	})
+	switch {
+	case err == nil:
+		return out, nil
+	case fnErr != nil:
+		return nil, fnErr // fn's own error, domain or not, reaches the caller as it was
+	case kernel.KindOf(err) != kernel.KindUnknown:
+		return nil, err
+	}
+	return nil, postgres.Failure("update operation", err)
+}
+
+// CountByStatus counts the project's operations in each status present.
+func (r *Repository) CountByStatus(ctx context.Context, projectID kernel.ProjectID) (map[operation.Status]int64, error) {
+	rows, err := postgres.Conn(ctx, r.db).Raw(
+		`SELECT status, COUNT(*) FROM operations WHERE project_id = ? GROUP BY status`, projectID.String()).Rows()
+	if err != nil {
+		return nil, postgres.Failure("count operations", err)
+	}
+	defer func() { _ = rows.Close() }()
+	counts := map[operation.Status]int64{}
+	for rows.Next() {
+		var status string
+		var n int64
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, postgres.Failure("count operations", err)
+		}
+		counts[operation.Status(status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, postgres.Failure("count operations", err)
+	}
+	return counts, nil
+}

@@ -1,0 +1,136 @@
+// Package operation declares what the operation context needs (its
+// repository, event log, relay store, bus and ticket store) and what it
+// offers (its use cases and its event streams).
+package operation
+
+import (
+	"context"
+	"time"
+
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/operation"
+)
+
+// Repository stores operations. Every method takes the project right after
+// the context: an operation of another project is operation.ErrNotFound.
+// Writes store the events the aggregate recorded (PullEvents) in the same
+// transaction as the change, in the outbox: an event exists exactly when
+// its change does.
+type Repository interface {
+	// Add stores a new operation and its created event.
+	Add(ctx context.Context, projectID kernel.ProjectID, op *operation.Operation) error
+	// Get returns one operation of the project.
+	Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error)
+	// List returns the project's operations, newest first, after the cursor.
+	List(ctx context.Context, projectID kernel.ProjectID, q ListQuery) (Page, error)
+	// Update locks one operation of the project, lets fn change it and
+	// saves the change with its events in one transaction. An error from
+	// fn aborts the save.
+	Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
+	// CountByStatus counts the project's operations in each status.
+	CountByStatus(ctx context.Context, projectID kernel.ProjectID) (map[operation.Status]int64, error)
+}
+
+// ListQuery selects one page. Limit is already within 1..kernel.MaxPageLimit.
+type ListQuery struct {
+	Status *operation.Status
+	Limit  int
+	After  *kernel.Cursor
+}
+
+// Page is one page of operations; Next is nil on the last page.
+type Page struct {
+	Items []*operation.Operation
+	Next  *kernel.Cursor
+}
+
+// EventLog reads the sequenced history of one project's events.
+type EventLog interface {
+	// Read returns up to limit events of the project with a sequence number
+	// above after, oldest first; a non-nil op narrows them to one operation.
+	Read(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, after int64, limit int) ([]operation.Recorded, error)
+	// LastSeq returns the sequence number of the project's newest event
+	// (of one operation when op is non-nil), 0 when it has none.
+	LastSeq(ctx context.Context, projectID kernel.ProjectID, op *operation.ID) (int64, error)
+	// Latest returns the newest event at or below upTo of each of the
+	// project's operations (of one when op is non-nil), newest first: the
+	// states a snapshot shows, consistent with the events that follow it.
+	Latest(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, upTo int64, limit int) ([]operation.Recorded, error)
+	// Horizon returns the highest sequence number pruning may have
+	// removed: history at or below it is incomplete.
+	Horizon(ctx context.Context) (int64, error)
+}
+
+// RelayStore is the relay's side of the event log. It is deliberately
+// not project-scoped: the relay moves every project's events, and nothing
+// it returns reaches a client without passing a project-scoped subscriber.
+type RelayStore interface {
+	// Lock waits for the relay lock, which at most one relay across all
+	// instances holds, and returns its release. Sequence, Unpublished and
+	// MarkPublished are only called under it.
+	Lock(ctx context.Context) (unlock func(), err error)
+	// Sequence moves up to limit accepted events from the outbox into the
+	// log in acceptance order, giving each the next sequence number, and
+	// returns how many it moved.
+	Sequence(ctx context.Context, limit int) (int, error)
+	// Unpublished returns up to limit sequenced events above the published
+	// watermark, in order.
+	Unpublished(ctx context.Context, limit int) ([]operation.Recorded, error)
+	// MarkPublished advances the published watermark to seq.
+	MarkPublished(ctx context.Context, seq int64) error
+	// ReadAll returns up to limit sequenced events above after, in order,
+	// of every project: how an instance fills a gap in what it received.
+	ReadAll(ctx context.Context, after int64, limit int) ([]operation.Recorded, error)
+	// Head returns the highest sequence number in the log (0 when empty).
+	Head(ctx context.Context) (int64, error)
+	// OldestUnpublished returns when the oldest event not yet published
+	// was accepted; ok is false when every event is published.
+	OldestUnpublished(ctx context.Context) (at time.Time, ok bool, err error)
+	// Prune deletes published events accepted before the given time and
+	// raises the horizon to the highest sequence number it deleted.
+	Prune(ctx context.Context, before time.Time) (deleted int64, err error)
+}
+
+// Bus carries sequenced events from the relay to every instance's hub.
+type Bus interface {
+	// Publish sends events, in order, to every subscriber of every instance.
+	// An error means some may not have been sent; the relay retries them.
+	Publish(ctx context.Context, events []operation.Recorded) error
+	// Subscribe delivers every published event to sink, in publish order,
+	// until ctx ends. It returns once the subscription is established (or
+	// with the error that prevented it) and keeps reconnecting after that;
+	// each (re)connection calls sink.Resync, because events published while
+	// disconnected were not received.
+	Subscribe(ctx context.Context, sink Sink) error
+}
+
+// Sink receives what a Bus delivers. Calls come from one goroutine at a time.
+type Sink interface {
+	Deliver(ev operation.Recorded)
+	Resync()
+}
+
+// Ticket lets a browser's EventSource, which cannot send an Authorization
+// header, open one stream: it is bound to the caller and the stream's
+// scope, short-lived and single-use.
+type Ticket struct {
+	Subject   kernel.Subject
+	Project   kernel.ProjectID
+	Operation *operation.ID
+	// ExpiresAt is when the ticket can no longer be redeemed.
+	ExpiresAt time.Time
+	// TokenExpiresAt is when the token that asked for the ticket expires:
+	// the stream it opens ends then, as a stream opened with the token would.
+	TokenExpiresAt time.Time
+}
+
+// TicketStore keeps tickets until they are redeemed or expire.
+type TicketStore interface {
+	// Save stores t under the secret code (the store keeps only a hash
+	// of it), until t.ExpiresAt.
+	Save(ctx context.Context, code string, t Ticket) error
+	// Take returns the ticket saved under code and deletes it atomically,
+	// so a code works once; an unknown, used or expired code is
+	// operation.ErrTicketInvalid.
+	Take(ctx context.Context, code string) (Ticket, error)
+}
