@@ -101,6 +101,31 @@ func (r *Relay) Run(ctx context.Context) {
 	}
 }
 
+// Sequence numbers every accepted event still in the outbox, without
+// publishing: after it, every event committed before the call is in the log.
+func (r *Relay) Sequence(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	unlock, err := r.store.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return r.sequence(ctx)
+}
+
+func (r *Relay) sequence(ctx context.Context) error {
+	for {
+		n, err := r.store.Sequence(ctx, r.settings.Batch)
+		if err != nil {
+			return err
+		}
+		if n < r.settings.Batch {
+			return nil
+		}
+	}
+}
+
 // Step numbers and publishes everything waiting, and prunes when due.
 func (r *Relay) Step(ctx context.Context) error {
 	r.mu.Lock()
@@ -110,14 +135,8 @@ func (r *Relay) Step(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	for {
-		n, err := r.store.Sequence(ctx, r.settings.Batch)
-		if err != nil {
-			return err
-		}
-		if n < r.settings.Batch {
-			break
-		}
+	if err := r.sequence(ctx); err != nil {
+		return err
 	}
 	for {
 		events, err := r.store.Unpublished(ctx, r.settings.Batch)

@@ -47,6 +47,10 @@ func TestRelayNumbersPublishesAndRetriesInOrder(t *testing.T) {
 		store.outbox = append(store.outbox, ev)
 	}
 	bus.down = true
+	// Numbering alone needs no bus: a stream's snapshot asks for it.
+	if err := r.Sequence(context.Background()); err != nil || len(store.events) != 5 || len(store.outbox) != 0 || len(bus.got) != 0 {
+		t.Fatalf("sequence with the bus down: %v, %d logged", err, len(store.events))
+	}
 	if err := r.Step(context.Background()); err == nil {
 		t.Fatal("a step with the bus down succeeded")
 	}

@@ -122,8 +122,9 @@ func (s *Service) operationSnapshot(ctx context.Context, req ports.StreamRequest
 	}
 	// None at or below head: the operation is so new that its events still
 	// wait in the outbox (it exists, so they are committed), or its history
-	// was pruned. Let the relay number what waits, and look again.
-	if err := s.d.Relay.Step(ctx); err != nil {
+	// was pruned. Number what waits (publishing is the relay's business:
+	// the bus may be down), and look again.
+	if err := s.d.Relay.Sequence(ctx); err != nil {
 		return operation.State{}, 0, err
 	}
 	if head, err = s.d.Log.LastSeq(ctx, req.Project, nil); err != nil {
