@@ -114,10 +114,10 @@ func drain(ch <-chan operation.Recorded) (seqs []int64, closed bool) {
 	}
 }
 
-func newTestHub(t *testing.T, store *logStore, buffer, cap int) (*Hub, *countingMetrics) {
+func newTestHub(t *testing.T, store *logStore, buffer, perSubject int) (*Hub, *countingMetrics) {
 	t.Helper()
 	m := &countingMetrics{}
-	h := NewHub(store, m, HubSettings{Buffer: buffer, MaxStreamsPerSubject: cap})
+	h := NewHub(store, m, HubSettings{Buffer: buffer, MaxStreamsPerSubject: perSubject})
 	if err := h.Prime(context.Background()); err != nil {
 		t.Fatal(err)
 	}

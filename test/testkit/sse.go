@@ -71,7 +71,7 @@ func OpenSSE(t TB, url, token string, headers ...string) *SSE {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	res, err := client.Do(req)
+	res, err := client.Do(req) //nolint:bodyclose // closed by the reading goroutine, or below when not 200
 	if err != nil {
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)
@@ -224,7 +224,7 @@ func (s *SSE) Close() {
 func RawStream(t TB, baseURL, path, token string) net.Conn {
 	t.Helper()
 	addr := strings.TrimPrefix(baseURL, "http://")
-	conn, err := net.Dial("tcp", addr)
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}

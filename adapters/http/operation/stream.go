@@ -92,7 +92,9 @@ func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (
 		stream.Close()
 		return &huma.StreamResponse{Body: func(hctx huma.Context) { hctx.SetStatus(http.StatusNoContent) }}, nil
 	}
-	return &huma.StreamResponse{Body: func(hctx huma.Context) { h.serve(hctx, stream, tokenExp) }}, nil
+	// The stream outlives the request: serve takes its context from hctx
+	// only for the request's logger.
+	return &huma.StreamResponse{Body: func(hctx huma.Context) { h.serve(hctx, stream, tokenExp) }}, nil //nolint:contextcheck // see above
 }
 
 // caller is the bearer token's subject, or the ticket's.

@@ -207,7 +207,7 @@ func (l *EventLog) Lock(ctx context.Context) (func(), error) {
 		return nil, postgres.Failure("relay lock", err)
 	}
 	var once sync.Once
-	return func() {
+	return func() { //nolint:contextcheck // the release must run even when the caller's context has ended
 		once.Do(func() {
 			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
