@@ -97,7 +97,7 @@ type StreamConfig struct {
 	Retry                time.Duration `env:"SSE_RETRY" envDefault:"2s"`
 	HistoryRetention     time.Duration `env:"SSE_HISTORY_RETENTION" envDefault:"24h"`
 	MaxStreamsPerSubject int           `env:"SSE_MAX_STREAMS_PER_SUBJECT" envDefault:"16"`
-	SubscriberBuffer     int           `env:"SSE_SUBSCRIBER_BUFFER" envDefault:"256"`
+	SubscriberBuffer     int           `env:"SSE_SUBSCRIBER_BUFFER" envDefault:"1024"`
 	WriteTimeout         time.Duration `env:"SSE_WRITE_TIMEOUT" envDefault:"10s"`
 	TicketTTL            time.Duration `env:"SSE_TICKET_TTL" envDefault:"60s"`
 	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
@@ -284,6 +284,10 @@ func (c *Config) validate() []error {
 	}
 	if c.Streams.RelayBatch < 1 {
 		bad("EVENTS_RELAY_BATCH must be at least 1")
+	}
+	if c.Streams.SubscriberBuffer < c.Streams.RelayBatch {
+		// One published batch can reach a stream at once: it must fit.
+		bad("SSE_SUBSCRIBER_BUFFER (%d) must be at least EVENTS_RELAY_BATCH (%d)", c.Streams.SubscriberBuffer, c.Streams.RelayBatch)
 	}
 	errs = append(errs, c.OTel.validate()...)
 	return errs

@@ -157,14 +157,12 @@ func (h *Hub) dispatch(ev operation.Recorded) {
 		if s.project != ev.Project || ev.Seq <= s.floor {
 			return
 		}
-		select {
-		case s.ch <- ev:
-			delivered++
-		default:
+		if !s.push(ev, h.buffer) {
 			h.metrics.SlowSubscriberDisconnected()
 			h.removeLocked(s, operation.ErrSlowSubscriber)
 			return
 		}
+		delivered++
 		if s.op != nil && ev.Type.Terminal() {
 			h.removeLocked(s, nil)
 		}
@@ -180,17 +178,59 @@ func (h *Hub) dispatch(ev operation.Recorded) {
 	}
 }
 
-// subscriber is one stream's place in the hub.
+// subscriber is one stream's place in the hub. Its queue holds the events
+// not yet taken by the stream's writer; it is empty (and costs nothing)
+// while the stream is idle, and bounded by the hub's buffer.
 type subscriber struct {
 	hub     *Hub
 	subject kernel.Subject
 	project kernel.ProjectID
 	op      *operation.ID
 	// floor: events at or below it were already sent (in the initial messages).
-	floor   int64
-	ch      chan operation.Recorded
-	err     error
+	floor int64
+	// removed is guarded by hub.mu; the rest below by mu.
 	removed bool
+	ready   chan struct{}
+	mu      sync.Mutex
+	queue   []operation.Recorded
+	ended   bool
+	err     error
+}
+
+// push queues ev, reporting false when the queue is full.
+func (s *subscriber) push(ev operation.Recorded, limit int) bool {
+	s.mu.Lock()
+	if len(s.queue) >= limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+func (s *subscriber) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the queued events to the writer; done reports that the
+// stream ended after them.
+func (s *subscriber) take() (events []operation.Recorded, done bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events, s.queue = s.queue, nil
+	return events, s.ended
+}
+
+func (s *subscriber) end(err error) {
+	s.mu.Lock()
+	s.ended, s.err = true, err
+	s.mu.Unlock()
+	s.signal()
 }
 
 // subscribe registers a stream, refusing one over the caller's cap.
@@ -203,7 +243,7 @@ func (h *Hub) subscribe(subject kernel.Subject, project kernel.ProjectID, op *op
 	if h.subjects[subject] >= h.perSubject {
 		return nil, operation.ErrTooManyStreams
 	}
-	s := &subscriber{hub: h, subject: subject, project: project, op: op, ch: make(chan operation.Recorded, h.buffer)}
+	s := &subscriber{hub: h, subject: subject, project: project, op: op, ready: make(chan struct{}, 1)}
 	if op != nil {
 		set := h.byOp[*op]
 		if set == nil {
@@ -226,22 +266,20 @@ func (h *Hub) subscribe(subject kernel.Subject, project kernel.ProjectID, op *op
 }
 
 // setFloor records what the initial messages already cover and drops
-// buffered events at or below it. Nothing else sends while h.mu is held
-// and the stream's reader has not started, so the buffer is rewritten
-// in place.
+// queued events at or below it.
 func (h *Hub) setFloor(s *subscriber, floor int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.floor = floor
-	if s.removed {
-		return
-	}
-	for n := len(s.ch); n > 0; n-- {
-		ev := <-s.ch
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.queue[:0]
+	for _, ev := range s.queue {
 		if ev.Seq > floor {
-			s.ch <- ev
+			kept = append(kept, ev)
 		}
 	}
+	s.queue = kept
 }
 
 func (h *Hub) remove(s *subscriber, err error) {
@@ -255,8 +293,7 @@ func (h *Hub) removeLocked(s *subscriber, err error) {
 		return
 	}
 	s.removed = true
-	s.err = err
-	close(s.ch)
+	s.end(err)
 	if s.op != nil {
 		set := h.byOp[*s.op]
 		delete(set, s)

@@ -100,18 +100,12 @@ func logged(s *logStore, evs ...operation.Event) []operation.Recorded {
 	return out
 }
 
-func drain(ch <-chan operation.Recorded) (seqs []int64, closed bool) {
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return seqs, true
-			}
-			seqs = append(seqs, ev.Seq)
-		default:
-			return seqs, false
-		}
+func drain(s *subscriber) (seqs []int64, closed bool) {
+	evs, done := s.take()
+	for _, ev := range evs {
+		seqs = append(seqs, ev.Seq)
 	}
+	return seqs, done
 }
 
 func newTestHub(t *testing.T, store *logStore, buffer, perSubject int) (*Hub, *countingMetrics) {
@@ -142,13 +136,13 @@ func TestHubRoutesDedupesAndFillsGaps(t *testing.T) {
 	h.Deliver(evs[3]) // 2 and 3 were missed: read from the log first
 	h.Deliver(evs[1]) // already dispatched by the gap fill
 
-	if got, _ := drain(onOp.ch); len(got) != 2 || got[0] != 1 || got[1] != 4 {
+	if got, _ := drain(onOp); len(got) != 2 || got[0] != 1 || got[1] != 4 {
 		t.Fatalf("operation subscriber got %v, want [1 4]", got)
 	}
-	if got, _ := drain(onProject.ch); len(got) != 3 || got[0] != 1 || got[1] != 3 || got[2] != 4 {
+	if got, _ := drain(onProject); len(got) != 3 || got[0] != 1 || got[1] != 3 || got[2] != 4 {
 		t.Fatalf("project subscriber got %v, want [1 3 4]", got)
 	}
-	if got, _ := drain(onB.ch); len(got) != 1 || got[0] != 2 {
+	if got, _ := drain(onB); len(got) != 1 || got[0] != 2 {
 		t.Fatalf("project B subscriber got %v, want [2]", got)
 	}
 	if h.Connected(projA) != 2 || h.Streams() != 3 || m.delivered != 6 {
@@ -162,14 +156,14 @@ func TestHubResyncReadsWhatWasMissed(t *testing.T) {
 	sub, _ := h.subscribe(alice, projA, nil)
 	logged(store, event(projA, opA, operation.EventProgress, 1), event(projA, opA, operation.EventProgress, 2))
 	h.Resync()
-	if got, _ := drain(sub.ch); len(got) != 2 {
+	if got, _ := drain(sub); len(got) != 2 {
 		t.Fatalf("after resync got %v", got)
 	}
 	// A failing read ends every stream (they resume from their own ids).
 	logged(store, event(projA, opA, operation.EventProgress, 3))
 	store.readErr = errors.New("database down")
 	h.Deliver(operation.Recorded{Seq: 4, Event: event(projA, opA, operation.EventProgress, 4)})
-	if _, closed := drain(sub.ch); !closed || !errors.Is(sub.err, operation.ErrResync) {
+	if _, closed := drain(sub); !closed || !errors.Is(sub.err, operation.ErrResync) {
 		t.Fatalf("stream not ended with ErrResync: %v", sub.err)
 	}
 }
@@ -183,13 +177,13 @@ func TestHubDisconnectsSlowSubscribersOnly(t *testing.T) {
 	for i := range 5 {
 		ev := logged(store, event(projA, opA, operation.EventProgress, i))[0]
 		h.Deliver(ev)
-		got, _ := drain(fast.ch)
+		got, _ := drain(fast)
 		fastGot = append(fastGot, got...)
 	}
 	if len(fastGot) != 5 {
 		t.Fatalf("fast subscriber got %v", fastGot)
 	}
-	if got, closed := drain(slow.ch); !closed || len(got) != 2 || !errors.Is(slow.err, operation.ErrSlowSubscriber) || m.slow != 1 {
+	if got, closed := drain(slow); !closed || len(got) != 2 || !errors.Is(slow.err, operation.ErrSlowSubscriber) || m.slow != 1 {
 		t.Fatalf("slow subscriber got %v closed=%v err=%v slow=%d", got, closed, slow.err, m.slow)
 	}
 }
@@ -200,14 +194,14 @@ func TestHubEndsOperationStreamsAfterTheTerminalEvent(t *testing.T) {
 	sub, _ := h.subscribe(alice, projA, &opA)
 	project, _ := h.subscribe(alice, projA, nil)
 	h.Deliver(logged(store, event(projA, opA, operation.EventSucceeded, 100))[0])
-	if got, closed := drain(sub.ch); !closed || len(got) != 1 || sub.err != nil {
+	if got, closed := drain(sub); !closed || len(got) != 1 || sub.err != nil {
 		t.Fatalf("operation stream got %v closed=%v err=%v", got, closed, sub.err)
 	}
-	if _, closed := drain(project.ch); closed {
+	if _, closed := drain(project); closed {
 		t.Fatal("the project stream ended with one operation")
 	}
 	h.Shutdown()
-	if _, closed := drain(project.ch); !closed || !errors.Is(project.err, operation.ErrShuttingDown) {
+	if _, closed := drain(project); !closed || !errors.Is(project.err, operation.ErrShuttingDown) {
 		t.Fatalf("shutdown: %v", project.err)
 	}
 	if _, err := h.subscribe(alice, projA, nil); kernel.KindOf(err) != kernel.KindUnavailable {
@@ -238,7 +232,7 @@ func TestHubCapsStreamsPerSubjectAndFloors(t *testing.T) {
 		h.Deliver(logged(store, event(projA, opA, operation.EventProgress, i))[0])
 	}
 	h.setFloor(b, 2) // the initial messages covered up to 2
-	if got, _ := drain(b.ch); len(got) != 1 || got[0] != 3 {
+	if got, _ := drain(b); len(got) != 1 || got[0] != 3 {
 		t.Fatalf("after the floor got %v, want [3]", got)
 	}
 }

@@ -14,13 +14,14 @@ type stream struct {
 	finished bool
 }
 
-func (s *stream) Initial() []ports.Message        { return s.initial }
-func (s *stream) Finished() bool                  { return s.finished }
-func (s *stream) Live() <-chan operation.Recorded { return s.sub.ch }
-func (s *stream) Close()                          { s.sub.hub.remove(s.sub, nil) }
+func (s *stream) Initial() []ports.Message           { return s.initial }
+func (s *stream) Finished() bool                     { return s.finished }
+func (s *stream) Ready() <-chan struct{}             { return s.sub.ready }
+func (s *stream) Take() ([]operation.Recorded, bool) { return s.sub.take() }
+func (s *stream) Close()                             { s.sub.hub.remove(s.sub, nil) }
 func (s *stream) Err() error {
-	s.sub.hub.mu.Lock()
-	defer s.sub.hub.mu.Unlock()
+	s.sub.mu.Lock()
+	defer s.sub.mu.Unlock()
 	return s.sub.err
 }
 

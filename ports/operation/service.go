@@ -88,10 +88,13 @@ type Stream interface {
 	// Finished reports that the operation had already finished when the
 	// stream opened, and Initial holds everything it will ever send.
 	Finished() bool
-	// Live delivers later events exactly once, in order. It is closed when
-	// the stream is ended by the server; Err then says why.
-	Live() <-chan operation.Recorded
-	// Err is why Live was closed: operation.ErrSlowSubscriber,
+	// Ready is signalled when Take has something to return.
+	Ready() <-chan struct{}
+	// Take returns the live events waiting, exactly once each and in
+	// order; done reports that the server ended the stream after them
+	// (Err says why).
+	Take() (events []operation.Recorded, done bool)
+	// Err is why the server ended the stream: operation.ErrSlowSubscriber,
 	// ErrShuttingDown or ErrResync; nil when the operation finished.
 	Err() error
 	// Close ends the subscription; it is safe to call more than once.

@@ -191,22 +191,15 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream ports.Stream, tokenExp
 		defer t.Stop()
 		expired = t.C
 	}
-	live := stream.Live()
 	for {
 		select {
-		case ev, ok := <-live:
+		case <-stream.Ready():
+			events, done := stream.Take()
 			var b bytes.Buffer
-			for ok {
-				writeMessage(&b, ports.Message{ID: ev.Seq, Event: string(ev.Type), Record: &ev})
-				// Take whatever else is already waiting: one write for a burst.
-				select {
-				case ev, ok = <-live:
-					continue
-				default:
-				}
-				break
+			for i := range events {
+				writeMessage(&b, ports.Message{ID: events[i].Seq, Event: string(events[i].Type), Record: &events[i]})
 			}
-			if !ok {
+			if done {
 				if err := stream.Err(); err != nil {
 					log.Debug("stream ended by the server", zap.String("reason", err.Error()))
 					writeRetry(&b, h.settings.Retry)
@@ -214,7 +207,7 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream ports.Stream, tokenExp
 				h.write(conn, b.Bytes())
 				return
 			}
-			if !h.write(conn, b.Bytes()) {
+			if b.Len() > 0 && !h.write(conn, b.Bytes()) {
 				return
 			}
 		case <-keepalive.C:
