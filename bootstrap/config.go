@@ -36,6 +36,15 @@ type Config struct {
 	OTel     TelemetryConfig
 	Redis    RedisConfig
 	Streams  StreamConfig
+	Projects ProjectsConfig
+}
+
+// ProjectsConfig tunes how other contexts learn whether a caller may see a project.
+type ProjectsConfig struct {
+	// GateCacheTTL is how long a "yes" is remembered per caller and project
+	// (0 asks every time). A project deleted on another instance stays
+	// visible to its own owner there for at most this long.
+	GateCacheTTL time.Duration `env:"PROJECT_GATE_CACHE_TTL" envDefault:"1s"`
 }
 
 // HTTPConfig is the listener and its limits.
@@ -53,7 +62,7 @@ type HTTPConfig struct {
 type DatabaseConfig struct {
 	URL             string        `env:"DATABASE_URL" envDefault:"sqlite://var/api.db"`
 	MaxOpenConns    int           `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
-	MaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"10"`
+	MaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"20"`
 	ConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
 	ConnMaxIdleTime time.Duration `env:"DB_CONN_MAX_IDLE_TIME" envDefault:"5m"`
 	ConnectTimeout  time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"5s"`
@@ -102,6 +111,7 @@ type StreamConfig struct {
 	TicketTTL            time.Duration `env:"SSE_TICKET_TTL" envDefault:"60s"`
 	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
 	RelayBatch           int           `env:"EVENTS_RELAY_BATCH" envDefault:"500"`
+	RelayLinger          time.Duration `env:"EVENTS_RELAY_LINGER" envDefault:"2ms"`
 }
 
 // LoadConfig reads the configuration from environ (the process environment
@@ -276,11 +286,17 @@ func (c *Config) validate() []error {
 			bad("%s must be a positive duration such as 30s", d.name)
 		}
 	}
+	if c.Projects.GateCacheTTL < 0 || c.Projects.GateCacheTTL > time.Minute {
+		bad("PROJECT_GATE_CACHE_TTL must be between 0 (off) and 1m")
+	}
 	if c.Streams.MaxStreamsPerSubject < 1 {
 		bad("SSE_MAX_STREAMS_PER_SUBJECT must be at least 1")
 	}
 	if c.Streams.SubscriberBuffer < 1 {
 		bad("SSE_SUBSCRIBER_BUFFER must be at least 1")
+	}
+	if c.Streams.RelayLinger < 0 || c.Streams.RelayLinger > time.Second {
+		bad("EVENTS_RELAY_LINGER must be between 0 and 1s")
 	}
 	if c.Streams.RelayBatch < 1 {
 		bad("EVENTS_RELAY_BATCH must be at least 1")

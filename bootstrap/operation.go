@@ -79,6 +79,7 @@ func newRelay(cfg Config, store *pgoperation.EventLog, bus portsoperation.Bus, c
 	return appoperation.NewRelay(store, bus, clock, metrics, appoperation.RelaySettings{
 		Interval:  cfg.Streams.RelayInterval,
 		Batch:     cfg.Streams.RelayBatch,
+		Linger:    cfg.Streams.RelayLinger,
 		Retention: cfg.Streams.HistoryRetention,
 		// Pruning often enough that a short retention (in tests) is honoured.
 		PruneEvery: min(cfg.Streams.HistoryRetention, time.Minute),

@@ -19,11 +19,25 @@ var ProjectModule = fx.Module("project",
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(pgproject.NewRepository, fx.As(new(portsproject.Repository))),
-		fx.Annotate(appproject.NewService, fx.As(new(portsproject.Service))),
+		newProjectService,
+		newVisibilityCache,
 	),
 	fx.Provide(
 		fx.Annotate(httpproject.NewHandler, fx.As(new(httpkit.Routes)), fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(pgproject.Migrations, fx.ResultTags(`group:"migrations"`)),
-		fx.Annotate(inproc.NewProjectGate, fx.As(new(shared.ProjectGate))),
+		fx.Annotate(inproc.NewCachedProjectGate, fx.As(new(shared.ProjectGate))),
 	),
 )
+
+// newProjectService is the use cases, wrapped so that a deletion is
+// forgotten by the gate's cache at once.
+func newProjectService(repo portsproject.Repository, clock shared.Clock, ids shared.IDGenerator, cache *inproc.VisibilityCache) portsproject.Service {
+	return inproc.NewForgetDeleted(appproject.NewService(repo, clock, ids), cache)
+}
+
+// gateCacheEntries bounds the gate's cache (a few MiB at most).
+const gateCacheEntries = 100_000
+
+func newVisibilityCache(cfg Config) *inproc.VisibilityCache {
+	return inproc.NewVisibilityCache(cfg.Projects.GateCacheTTL, gateCacheEntries)
+}

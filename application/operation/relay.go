@@ -32,6 +32,9 @@ type RelaySettings struct {
 	// Interval is how often the relay looks for work nobody nudged it
 	// about (events accepted by an instance that stopped, a bus that came back).
 	Interval time.Duration
+	// Linger is how long a nudged relay waits for more reports before its
+	// step, so that a busy instance numbers and publishes them together.
+	Linger time.Duration
 	// Batch is the most events one step moves or publishes.
 	Batch int
 	// Retention is how long published events stay in the log for resumes.
@@ -86,6 +89,17 @@ func (r *Relay) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-r.nudge:
+				if r.settings.Linger > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(r.settings.Linger):
+					}
+					select { // this step covers the nudges that came meanwhile
+					case <-r.nudge:
+					default:
+					}
+				}
 			case <-ticker.C:
 			}
 		}

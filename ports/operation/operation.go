@@ -23,8 +23,10 @@ type Repository interface {
 	Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error)
 	// List returns the project's operations, newest first, after the cursor.
 	List(ctx context.Context, projectID kernel.ProjectID, q ListQuery) (Page, error)
-	// Update locks one operation of the project, lets fn change it and
-	// saves the change with its events in one transaction. An error from
+	// Update loads one operation of the project, lets fn change it and
+	// saves the change with its events atomically, applied to the state fn
+	// saw: when another writer changed the operation in between, it loads
+	// it again and calls fn again (fn must only change op). An error from
 	// fn aborts the save.
 	Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
 	// CountByStatus counts the project's operations in each status.

@@ -212,3 +212,24 @@ func TestOperationIsolation(t *testing.T) {
 		t.Fatalf("alice's stream got another event: %+v", extra)
 	}
 }
+
+// TestDeletedProjectHidesItsOperationsAtOnce: the gate's cache forgets a
+// project the moment its owner deletes it.
+func TestDeletedProjectHidesItsOperationsAtOnce(t *testing.T) {
+	app, _ := startOperationsApp(t, "PROJECT_GATE_CACHE_TTL", "1m")
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "doomed")
+	op := createOperation(t, app, alice, p.ID, "import")
+	mustReport(t, app, alice, p.ID, op.ID, 10, "cached")
+	if res := app.Do("DELETE", "/api/v1/projects/"+p.ID, alice, nil); res.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", res.Status, res.Body)
+	}
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/v1/projects/" + p.ID + "/operations/" + op.ID},
+		{"POST", "/api/v1/projects/" + p.ID + "/operations/" + op.ID + "/progress"},
+	} {
+		if res := app.Do(c.method, c.path, alice, map[string]any{"percent": 20}); res.Status != http.StatusNotFound {
+			t.Errorf("%s %s after delete: %d", c.method, c.path, res.Status)
+		}
+	}
+}

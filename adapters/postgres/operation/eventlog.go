@@ -326,13 +326,27 @@ func (l *EventLog) Prune(ctx context.Context, before time.Time) (int64, error) {
 	before = before.UTC()
 	var deleted int64
 	err := postgres.InTx(ctx, l.db, func(tx *gorm.DB) error {
-		var top int64
-		err := tx.Raw(`SELECT COALESCE(MAX(seq), 0) FROM operation_events
-			WHERE at < ? AND seq <= (SELECT published_seq FROM operation_event_relay WHERE id = 1)`, before).Row().Scan(&top)
-		if err != nil || top == 0 {
+		// Events are numbered in acceptance order, so the old ones are a
+		// prefix of the log: everything below the first event still young
+		// enough (and published). Walking the primary key from its start
+		// touches only what is deleted, and no index on "at" is needed.
+		var young, last, published sql.NullInt64
+		err := tx.Raw(`SELECT
+			(SELECT seq FROM operation_events WHERE at >= ? ORDER BY seq LIMIT 1),
+			(SELECT MAX(seq) FROM operation_events),
+			(SELECT published_seq FROM operation_event_relay WHERE id = 1)`, before).Row().Scan(&young, &last, &published)
+		if err != nil {
 			return err
 		}
-		res := tx.Exec(`DELETE FROM operation_events WHERE at < ? AND seq <= ?`, before, top)
+		top := last.Int64
+		if young.Valid {
+			top = young.Int64 - 1
+		}
+		top = min(top, published.Int64)
+		if top <= 0 {
+			return nil
+		}
+		res := tx.Exec(`DELETE FROM operation_events WHERE seq <= ?`, top)
 		if res.Error != nil {
 			return res.Error
 		}

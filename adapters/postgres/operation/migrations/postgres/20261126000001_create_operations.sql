@@ -6,10 +6,13 @@ CREATE TABLE operations (
     status     text        NOT NULL,
     percent    integer     NOT NULL DEFAULT 0,
     message    text        NOT NULL DEFAULT '',
-    result     jsonb,
+    -- JSON validated by the domain, kept as the worker sent it.
+    result     text,
     error      text        NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    -- Counts changes: a write applies only to the version it read.
+    version    bigint      NOT NULL DEFAULT 0
 );
 
 -- Serves the keyset list: one project's operations, newest first.
@@ -25,7 +28,7 @@ CREATE TABLE operation_outbox (
     operation_id uuid        NOT NULL,
     type         text        NOT NULL,
     at           timestamptz NOT NULL,
-    data         jsonb       NOT NULL
+    data         text        NOT NULL
 );
 
 -- The sequenced event log streams read and resume from.
@@ -35,15 +38,13 @@ CREATE TABLE operation_events (
     operation_id uuid        NOT NULL,
     type         text        NOT NULL,
     at           timestamptz NOT NULL,
-    data         jsonb       NOT NULL
+    data         text        NOT NULL
 );
 
 -- Serve a project stream's and an operation stream's replay.
 CREATE INDEX operation_events_project_seq ON operation_events (project_id, seq);
 CREATE INDEX operation_events_project_operation_seq ON operation_events (project_id, operation_id, seq);
 
--- Serves pruning by age.
-CREATE INDEX operation_events_at ON operation_events (at);
 
 -- The relay's watermarks: the last published seq and the highest pruned one.
 CREATE TABLE operation_event_relay (

@@ -9,7 +9,8 @@ CREATE TABLE operations (
     result     TEXT,
     error      TEXT     NOT NULL DEFAULT '',
     created_at DATETIME NOT NULL,
-    updated_at DATETIME NOT NULL
+    updated_at DATETIME NOT NULL,
+    version    INTEGER  NOT NULL DEFAULT 0
 );
 
 -- Serves the keyset list: one project's operations, newest first.
@@ -43,8 +44,6 @@ CREATE TABLE operation_events (
 CREATE INDEX operation_events_project_seq ON operation_events (project_id, seq);
 CREATE INDEX operation_events_project_operation_seq ON operation_events (project_id, operation_id, seq);
 
--- Serves pruning by age.
-CREATE INDEX operation_events_at ON operation_events (at);
 
 -- The relay's watermarks: the last published seq and the highest pruned one.
 CREATE TABLE operation_event_relay (
