@@ -62,9 +62,9 @@ type visibilityKey struct {
 	project kernel.ProjectID
 }
 
-// NewVisibilityCache keeps answers for ttl, at most max of them.
-func NewVisibilityCache(ttl time.Duration, max int) *VisibilityCache {
-	return &VisibilityCache{ttl: ttl, max: max, m: map[visibilityKey]time.Time{}}
+// NewVisibilityCache keeps answers for ttl, at most capacity of them.
+func NewVisibilityCache(ttl time.Duration, capacity int) *VisibilityCache {
+	return &VisibilityCache{ttl: ttl, max: capacity, m: map[visibilityKey]time.Time{}}
 }
 
 func (c *VisibilityCache) has(subject kernel.Subject, id kernel.ProjectID) bool {

@@ -24,8 +24,10 @@ type request func(worker, i int) (*http.Request, error)
 
 // load runs a closed loop of c workers for d after a short warm-up and
 // reports throughput and latency percentiles. A response with an
-// unexpected status counts as an error.
-func load(ctx context.Context, c int, d time.Duration, wantStatus int, mk request) stats {
+// unexpected status counts as an error. Each observe function, if any,
+// hears the outcome of every request sent, warm-up included, from the
+// worker's goroutine (status 0 when err is set).
+func load(ctx context.Context, c int, d time.Duration, wantStatus int, mk request, observe ...func(worker, i, status int, err error)) stats {
 	tr := &http.Transport{MaxIdleConns: c * 2, MaxIdleConnsPerHost: c * 2, IdleConnTimeout: time.Minute}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -54,6 +56,13 @@ func load(ctx context.Context, c int, d time.Duration, wantStatus int, mk reques
 				if err == nil {
 					_, _ = io.Copy(io.Discard, res.Body)
 					_ = res.Body.Close()
+				}
+				for _, f := range observe {
+					status := 0
+					if err == nil {
+						status = res.StatusCode
+					}
+					f(w, i, status, err)
 				}
 				if measuring.Load() {
 					if ok {
