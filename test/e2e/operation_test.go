@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,5 +232,38 @@ func TestDeletedProjectHidesItsOperationsAtOnce(t *testing.T) {
 		if res := app.Do(c.method, c.path, alice, map[string]any{"percent": 20}); res.Status != http.StatusNotFound {
 			t.Errorf("%s %s after delete: %d", c.method, c.path, res.Status)
 		}
+	}
+}
+
+// TestEmbeddedDefaultStreamsInProcess: without Redis, on SQLite (what
+// `make run` starts), events reach streams inside the process, resumes
+// read the SQLite log, and readiness reports Redis as disabled.
+func TestEmbeddedDefaultStreamsInProcess(t *testing.T) {
+	env := testkit.BaseEnv(testkit.NewSQLiteURL(t))
+	env["SSE_MAX_DURATION"] = "500ms"
+	app := testkit.StartApp(t, env)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "embedded")
+	op := createOperation(t, app, alice, p.ID, "import")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, msg := range messages(20) {
+			mustReport(t, app, alice, p.ID, op.ID, i, msg)
+			time.Sleep(40 * time.Millisecond)
+		}
+		if res := report(t, app, alice, p.ID, op.ID, map[string]any{"percent": 100, "status": "succeeded", "message": "done"}); res.Status != http.StatusOK {
+			t.Errorf("succeed: %d %s", res.Status, res.Body)
+		}
+	}()
+	got, _, connections := follow(t, app.URL+opStreamPath(p.ID, op.ID), alice, 30*time.Second)
+	wg.Wait()
+	if strings.Join(got, ",") != strings.Join(append(messages(20), "done"), ",") || connections < 2 {
+		t.Fatalf("over %d connections got %v", connections, got)
+	}
+	res := app.Do("GET", "/health/ready", "", nil)
+	if res.Status != http.StatusOK || !strings.Contains(string(res.Body), `"redis":{"status":"disabled"`) {
+		t.Fatalf("readiness: %d %s", res.Status, res.Body)
 	}
 }
