@@ -85,3 +85,38 @@ func TestRedactURL(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestStreamAndRedisSettingsAreValidated(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Streams
+	if cfg.Redis.URL != "" || s.Keepalive != 30*time.Second || s.MaxDuration != 5*time.Minute || s.TicketTTL != time.Minute ||
+		s.MaxStreamsPerSubject != 16 || s.SubscriberBuffer < s.RelayBatch || cfg.Projects.GateCacheTTL != time.Second {
+		t.Fatalf("stream defaults: %+v %+v", cfg.Redis, s)
+	}
+	_, err = LoadConfig(map[string]string{
+		"REDIS_URL":                   "http://user:hunter2@cache:6379",
+		"REDIS_POOL_SIZE":             "0",
+		"SSE_KEEPALIVE":               "0s",
+		"SSE_MAX_DURATION":            "-1m",
+		"SSE_MAX_STREAMS_PER_SUBJECT": "0",
+		"SSE_SUBSCRIBER_BUFFER":       "10",
+		"EVENTS_RELAY_BATCH":          "100",
+		"EVENTS_RELAY_LINGER":         "5s",
+		"PROJECT_GATE_CACHE_TTL":      "2h",
+	})
+	if err == nil {
+		t.Fatal("invalid stream settings accepted")
+	}
+	for _, name := range []string{"REDIS_URL", "REDIS_POOL_SIZE", "SSE_KEEPALIVE", "SSE_MAX_DURATION", "SSE_MAX_STREAMS_PER_SUBJECT",
+		"SSE_SUBSCRIBER_BUFFER (10) must be at least EVENTS_RELAY_BATCH (100)", "EVENTS_RELAY_LINGER", "PROJECT_GATE_CACHE_TTL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("the error does not mention %s:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows the Redis password:\n%v", err)
+	}
+}
