@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/scoped-api/foundation/test/testkit"
@@ -19,7 +20,10 @@ func init() { register(suite{name: "telemetry", run: telemetry}) }
 // protocol, metrics on) and the same with a collector that accepts
 // connections and never answers. The receiver accepts every export without
 // decoding it, as a forwarding collector would: its work is not the
-// service's. The three run interleaved on one database.
+// service's. The three run interleaved on one database, each in its own
+// process (the built binary): one app's garbage collection or exporter
+// does not slow another's run, and the load generator and the receiver
+// are not on the apps' heaps.
 func telemetry(ctx context.Context, o options) (res []result, err error) {
 	tb := &benchTB{}
 	defer tb.close()
@@ -44,13 +48,22 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 		return env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
 			"OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "1.0")
 	}
-	apps := map[string]*runningApp{}
+	dir, err := os.MkdirTemp("", "bench-telemetry-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	bin, err := buildAPI(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	apps := map[string]*child{}
 	for name, e := range map[string]map[string]string{
 		"disabled": env("OTEL_SDK_DISABLED", "true"),
 		"receiver": traced(rcv.Endpoint),
 		"hanging":  traced("http://" + hanging),
 	} {
-		a, err := startApp(e)
+		a, err := startChild(ctx, bin, e)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}
