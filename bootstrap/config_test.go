@@ -96,7 +96,7 @@ func TestStreamAndRedisSettingsAreValidated(t *testing.T) {
 		s.MaxStreamsPerSubject != 16 || s.SubscriberBuffer < s.RelayBatch || cfg.Projects.GateCacheTTL != time.Second {
 		t.Fatalf("stream defaults: %+v %+v", cfg.Redis, s)
 	}
-	_, err = LoadConfig(map[string]string{
+	_, err = LoadConfig(map[string]string{ //nolint:gosec // a made-up password, to prove the error hides it
 		"REDIS_URL":                   "http://user:hunter2@cache:6379",
 		"REDIS_POOL_SIZE":             "0",
 		"SSE_KEEPALIVE":               "0s",

@@ -38,6 +38,12 @@ func Conn(ctx context.Context, db *gorm.DB) *gorm.DB {
 	return db.WithContext(ctx)
 }
 
+// InTxContext reports whether ctx carries a transaction (of WithinTx).
+func InTxContext(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
+}
+
 // InTx runs fn in the transaction carried by ctx, or in a new one.
 func InTx(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {

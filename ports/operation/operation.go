@@ -23,11 +23,11 @@ type Repository interface {
 	Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error)
 	// List returns the project's operations, newest first, after the cursor.
 	List(ctx context.Context, projectID kernel.ProjectID, q ListQuery) (Page, error)
-	// Update loads one operation of the project, lets fn change it and
-	// saves the change with its events atomically, applied to the state fn
-	// saw: when another writer changed the operation in between, it loads
-	// it again and calls fn again (fn must only change op). An error from
-	// fn aborts the save.
+	// Update lets fn change one operation of the project and saves the
+	// change with its events atomically, only if the state fn saw is still
+	// the stored one: otherwise it loads the operation again and calls fn
+	// again (so fn must only change op; only its last run is saved). An
+	// error from fn aborts the save.
 	Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
 	// CountByStatus counts the project's operations in each status.
 	CountByStatus(ctx context.Context, projectID kernel.ProjectID) (map[operation.Status]int64, error)

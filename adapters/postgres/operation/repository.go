@@ -36,13 +36,18 @@ func Migrations() postgres.MigrationSet {
 type Repository struct {
 	db        *gorm.DB
 	forUpdate string
+	// seen remembers the last row this instance read or wrote per
+	// operation, with its version. The optimistic write starts from it
+	// instead of reading: the write only applies at that version, so a
+	// stale entry costs one failed statement and a read, never a lost update.
+	seen *rowCache
 }
 
 var _ ports.Repository = (*Repository)(nil)
 
 // NewRepository returns a repository over db.
 func NewRepository(db *postgres.DB) *Repository {
-	r := &Repository{db: db.Gorm}
+	r := &Repository{db: db.Gorm, seen: newRowCache(rowCacheEntries)}
 	if db.Dialect == postgres.DialectPostgres {
 		r.forUpdate = " FOR UPDATE" // SQLite has no row locks: its writers are serialised
 	}
@@ -118,6 +123,9 @@ func (r *Repository) Add(ctx context.Context, projectID kernel.ProjectID, op *op
 		}
 		return insertOutbox(tx, events)
 	})
+	if err == nil && !postgres.InTxContext(ctx) {
+		r.seen.put(rw, 0)
+	}
 	return postgres.Failure("add operation", err)
 }
 
@@ -183,23 +191,56 @@ func (r *Repository) Update(ctx context.Context, projectID kernel.ProjectID, id 
 // updateAtVersion is the optimistic write; done is false when the row
 // changed after it was read.
 func (r *Repository) updateAtVersion(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, bool, error) {
-	var rw row
-	var version int64
-	err := postgres.Conn(ctx, r.db).Raw(`SELECT `+columns+`, version FROM operations WHERE project_id = ? AND id = ?`,
-		projectID.String(), id.String()).Row().Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message,
-		&rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt, &version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, true, operation.ErrNotFound
+	rw, version, cached := r.seen.get(id.UUID())
+	if cached && rw.ProjectID != projectID.UUID() {
+		cached = false
 	}
-	if err != nil {
-		return nil, true, postgres.Failure("update operation", err)
+	for attempt := 0; attempt < 2; attempt++ {
+		if !cached {
+			err := postgres.Conn(ctx, r.db).Raw(`SELECT `+columns+`, version FROM operations WHERE project_id = ? AND id = ?`,
+				projectID.String(), id.String()).Row().Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message,
+				&rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt, &version)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, true, operation.ErrNotFound
+			}
+			if err != nil {
+				return nil, true, postgres.Failure("update operation", err)
+			}
+		}
+		op, written, fnErr, err := r.writeAtVersion(ctx, projectID, id, rw, version, fn)
+		if fnErr != nil && cached {
+			// fn refused a remembered state that may be stale: ask again
+			// with the stored one before answering.
+			cached = false
+			continue
+		}
+		if fnErr != nil {
+			return nil, true, fnErr
+		}
+		if err != nil || written {
+			return op, true, err
+		}
+		if !cached {
+			return nil, false, nil // changed between our read and our write: lock instead
+		}
+		cached = false // the remembered row was stale: read it
 	}
-	op := toDomain(rw)
-	if err := fn(op); err != nil {
-		return nil, true, err
+	return nil, false, nil
+}
+
+// writeAtVersion applies fn to rw and writes the change and its events in
+// one statement that only applies at version; written is false when the
+// row was at another version. fnErr is fn's refusal.
+func (r *Repository) writeAtVersion(ctx context.Context, projectID kernel.ProjectID, id operation.ID, rw row, version int64, fn func(op *operation.Operation) error) (op *operation.Operation, written bool, fnErr, err error) {
+	op = toDomain(rw)
+	if fnErr := fn(op); fnErr != nil {
+		return nil, false, fnErr, nil
 	}
 	next := toRow(op)
 	events := op.PullEvents()
+	if len(events) == 0 {
+		return nil, false, nil, nil // nothing to record: leave it to the locking path
+	}
 	var sb strings.Builder
 	args := []any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
 		projectID.String(), id.String(), version}
@@ -209,7 +250,7 @@ INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e
 	for i, ev := range events {
 		data, err := encodeState(ev.State)
 		if err != nil {
-			return nil, true, fmt.Errorf("encode %s event: %w", ev.Type, err)
+			return nil, false, nil, fmt.Errorf("encode %s event: %w", ev.Type, err)
 		}
 		if i > 0 {
 			sb.WriteString(", ")
@@ -218,23 +259,29 @@ INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e
 		args = append(args, ev.Project.String(), ev.Operation.String(), string(ev.Type), ev.At.UTC(), string(data))
 	}
 	sb.WriteString(`) AS e(p, o, t, a, d) WHERE EXISTS (SELECT 1 FROM changed)`)
-	if len(events) == 0 {
-		return nil, false, nil // nothing to record: leave it to the locking path
-	}
 	res := postgres.Conn(ctx, r.db).Exec(sb.String(), args...)
 	if res.Error != nil {
-		return nil, true, postgres.Failure("update operation", res.Error)
+		r.seen.drop(id.UUID())
+		return nil, false, nil, postgres.Failure("update operation", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil, false, nil
+		r.seen.drop(id.UUID())
+		return nil, false, nil, nil
 	}
-	return op, true, nil
+	if postgres.InTxContext(ctx) {
+		// The caller's transaction may still roll back: remember nothing.
+		r.seen.drop(id.UUID())
+	} else {
+		r.seen.put(next, version+1)
+	}
+	return op, true, nil, nil
 }
 
 // updateLocked loads the operation under a row lock (SQLite serialises
 // its writers), applies fn and saves it with its events: a locking SELECT,
 // an UPDATE and one INSERT in one transaction.
 func (r *Repository) updateLocked(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
+	r.seen.drop(id.UUID())
 	var out *operation.Operation
 	var fnErr error
 	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
