@@ -31,6 +31,9 @@ var RedisModule = fx.Module("redis",
 // NewRedis opens the client, instruments it and pings it at start.
 func NewRedis(lc fx.Lifecycle, cfg Config, log *zap.Logger, tel *observability.Telemetry) (Redis, error) {
 	if cfg.Redis.URL == "" {
+		if cfg.Env == EnvProduction {
+			log.Warn("REDIS_URL is not set: operation events reach only this instance's streams; set it before running a second instance")
+		}
 		return Redis{}, nil
 	}
 	client, err := redisadapter.Open(cfg.Redis.URL, cfg.Redis.PoolSize, cfg.Redis.ConnectTimeout)
