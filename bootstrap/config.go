@@ -205,6 +205,14 @@ func (c *Config) validate() []error {
 		{"HTTP_WRITE_TIMEOUT", c.HTTP.WriteTimeout},
 		{"HTTP_IDLE_TIMEOUT", c.HTTP.IdleTimeout},
 		{"DB_CONNECT_TIMEOUT", c.Database.ConnectTimeout},
+		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
+		{"SSE_KEEPALIVE", c.Streams.Keepalive},
+		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
+		{"SSE_RETRY", c.Streams.Retry},
+		{"SSE_HISTORY_RETENTION", c.Streams.HistoryRetention},
+		{"SSE_WRITE_TIMEOUT", c.Streams.WriteTimeout},
+		{"SSE_TICKET_TTL", c.Streams.TicketTTL},
+		{"EVENTS_RELAY_INTERVAL", c.Streams.RelayInterval},
 	} {
 		if d.value <= 0 {
 			bad("%s must be a positive duration such as 10s", d.name)
@@ -268,23 +276,6 @@ func (c *Config) validate() []error {
 	}
 	if c.Redis.PoolSize < 1 {
 		bad("REDIS_POOL_SIZE must be at least 1")
-	}
-	for _, d := range []struct {
-		name  string
-		value time.Duration
-	}{
-		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
-		{"SSE_KEEPALIVE", c.Streams.Keepalive},
-		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
-		{"SSE_RETRY", c.Streams.Retry},
-		{"SSE_HISTORY_RETENTION", c.Streams.HistoryRetention},
-		{"SSE_WRITE_TIMEOUT", c.Streams.WriteTimeout},
-		{"SSE_TICKET_TTL", c.Streams.TicketTTL},
-		{"EVENTS_RELAY_INTERVAL", c.Streams.RelayInterval},
-	} {
-		if d.value <= 0 {
-			bad("%s must be a positive duration such as 30s", d.name)
-		}
 	}
 	if c.Projects.GateCacheTTL < 0 || c.Projects.GateCacheTTL > time.Minute {
 		bad("PROJECT_GATE_CACHE_TTL must be between 0 (off) and 1m")
