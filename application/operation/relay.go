@@ -118,6 +118,12 @@ func (r *Relay) Run(ctx context.Context) {
 // Sequence numbers every accepted event still in the outbox, without
 // publishing: after it, every event committed before the call is in the log.
 func (r *Relay) Sequence(ctx context.Context) error {
+	return r.locked(ctx, r.sequence)
+}
+
+// locked runs fn holding this instance's step mutex and the store's
+// relay lock.
+func (r *Relay) locked(ctx context.Context, fn func(ctx context.Context) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	unlock, err := r.store.Lock(ctx)
@@ -125,7 +131,7 @@ func (r *Relay) Sequence(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return r.sequence(ctx)
+	return fn(ctx)
 }
 
 func (r *Relay) sequence(ctx context.Context) error {
@@ -142,13 +148,10 @@ func (r *Relay) sequence(ctx context.Context) error {
 
 // Step numbers and publishes everything waiting, and prunes when due.
 func (r *Relay) Step(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	unlock, err := r.store.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	return r.locked(ctx, r.step)
+}
+
+func (r *Relay) step(ctx context.Context) error {
 	if err := r.sequence(ctx); err != nil {
 		return err
 	}

@@ -54,3 +54,18 @@ func Subject(ctx context.Context) (kernel.Subject, error) {
 	}
 	return s, nil
 }
+
+// ProjectScope is the authenticated caller and the project id of a
+// project route, both as problems a handler can return as they are: a
+// missing caller is 401, an id that is not a UUID names path.project_id.
+func ProjectScope(ctx context.Context, rawProjectID string) (kernel.Subject, kernel.ProjectID, error) {
+	subject, err := Subject(ctx)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, FromError(ctx, err)
+	}
+	id, err := kernel.ParseProjectID(rawProjectID)
+	if err != nil {
+		return kernel.Subject{}, kernel.ProjectID{}, FromError(ctx, err).WithLocation("body.", "path.")
+	}
+	return subject, id, nil
+}

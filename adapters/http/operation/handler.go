@@ -173,7 +173,7 @@ func (h *Handler) Register(api huma.API) {
 }
 
 func (h *Handler) create(ctx context.Context, in *createOperationInput) (*createOperationOutput, error) {
-	subject, project, err := scope(ctx, in.ProjectID)
+	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (h *Handler) create(ctx context.Context, in *createOperationInput) (*create
 }
 
 func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOperationsOutput, error) {
-	subject, project, err := scope(ctx, in.ProjectID)
+	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func (h *Handler) operationTicket(ctx context.Context, in *operationInput) (*tic
 }
 
 func (h *Handler) projectTicket(ctx context.Context, in *projectInput) (*ticketOutput, error) {
-	subject, project, err := scope(ctx, in.ProjectID)
+	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -310,20 +310,8 @@ func streamPath(project kernel.ProjectID, op *operation.ID) string {
 	return p + "/events"
 }
 
-func scope(ctx context.Context, rawProject string) (kernel.Subject, kernel.ProjectID, error) {
-	subject, err := httpkit.Subject(ctx)
-	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err)
-	}
-	project, err := kernel.ParseProjectID(rawProject)
-	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
-	}
-	return subject, project, nil
-}
-
 func operationScope(ctx context.Context, rawProject, rawOp string) (kernel.Subject, kernel.ProjectID, operation.ID, error) {
-	subject, project, err := scope(ctx, rawProject)
+	subject, project, err := httpkit.ProjectScope(ctx, rawProject)
 	if err != nil {
 		return kernel.Subject{}, kernel.ProjectID{}, operation.ID{}, err
 	}

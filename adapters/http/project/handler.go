@@ -176,7 +176,7 @@ func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) 
 }
 
 func (h *Handler) get(ctx context.Context, in *byIDInput) (*projectOutput, error) {
-	owner, id, err := scope(ctx, in.ProjectID)
+	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (h *Handler) get(ctx context.Context, in *byIDInput) (*projectOutput, error
 }
 
 func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, error) {
-	owner, id, err := scope(ctx, in.ProjectID)
+	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, 
 }
 
 func (h *Handler) delete(ctx context.Context, in *byIDInput) (*struct{}, error) {
-	owner, id, err := scope(ctx, in.ProjectID)
+	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
 	if err != nil {
 		return nil, err
 	}
@@ -208,16 +208,4 @@ func (h *Handler) delete(ctx context.Context, in *byIDInput) (*struct{}, error) 
 		return nil, httpkit.FromError(ctx, err)
 	}
 	return nil, nil
-}
-
-func scope(ctx context.Context, rawID string) (kernel.Subject, kernel.ProjectID, error) {
-	owner, err := httpkit.Subject(ctx)
-	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err)
-	}
-	id, err := kernel.ParseProjectID(rawID)
-	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
-	}
-	return owner, id, nil
 }
