@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +21,10 @@ func init() { register(suite{name: "foundation", run: foundation}) }
 // foundation compares the full stack with the barest equivalent:
 // GET /health/live through every middleware against a bare gin handler, and
 // GET/POST of a project through auth, huma, the use case and GORM against
-// bare pgx statements for the same row behind a bare gin handler.
+// bare pgx statements for the same row behind a bare gin handler. The API
+// (the built binary) and the baseline (this program, started as a child)
+// each run in a process of their own, apart from the load generator, as a
+// server and its clients would; their logs go to /dev/null.
 func foundation(ctx context.Context, o options) (res []result, err error) {
 	tb := &benchTB{}
 	defer tb.close()
@@ -30,22 +34,30 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 		}
 	}()
 	dbURL := testkit.NewPostgresDatabase(tb)
-	app, err := startApp(benchEnv(dbURL))
+	dir, err := os.MkdirTemp("", "bench-foundation-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	bin, err := buildAPI(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	app, err := startQuietChild(ctx, bin, benchEnv(dbURL))
 	if err != nil {
 		return nil, err
 	}
 	defer app.stop()
-
-	pool, err := pgxpool.New(ctx, dbURL+"&pool_max_conns=20")
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	defer pool.Close()
-	bareURL, stopBare, err := serve(bareServer(pool))
+	bare, err := startQuietChild(ctx, self, map[string]string{bareServerEnv: dbURL})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bare server: %w", err)
 	}
-	defer stopBare()
+	defer bare.stop()
+	bareURL := bare.url
 
 	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", time.Hour)
 	var p struct {

@@ -52,6 +52,9 @@ var suites []suite
 func register(s suite) { suites = append(suites, s) }
 
 func main() {
+	if serveBareIfAsked() {
+		return
+	}
 	var o options
 	only := flag.String("only", "", "comma-separated suite names to run (default: all)")
 	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measurement time of each run")

@@ -2,10 +2,20 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestMain lets the test binary serve the bare baseline when the
+// foundation suite starts it as its child.
+func TestMain(m *testing.M) {
+	if serveBareIfAsked() {
+		return
+	}
+	os.Exit(m.Run())
+}
 
 // TestSuitesRun keeps `make bench` from rotting: every suite runs briefly
 // and produces each of its figures from error-free requests. The figures

@@ -103,6 +103,23 @@ type child struct {
 // free port and waits until /health/ready answers 200. The child dies with
 // this process (Pdeathsig) and must be stopped with stop.
 func startChild(ctx context.Context, bin string, env map[string]string) (*child, error) {
+	return startChildTo(ctx, bin, env, nil)
+}
+
+// startQuietChild is startChild with the child's output (its access log)
+// thrown away by the kernel, so that reading it costs this process
+// nothing while it generates load.
+func startQuietChild(ctx context.Context, bin string, env map[string]string) (*child, error) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	c, err := startChildTo(ctx, bin, env, devNull)
+	_ = devNull.Close() // the child has its own copy
+	return c, err
+}
+
+func startChildTo(ctx context.Context, bin string, env map[string]string, out *os.File) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -118,6 +135,9 @@ func startChild(ctx context.Context, bin string, env map[string]string) (*child,
 	cmd := exec.CommandContext(context.Background(), bin, "serve") // stopped by stop(), and by Pdeathsig if the bench dies
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logs, logs
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
