@@ -67,7 +67,7 @@ func newHub(cfg Config, store *pgoperation.EventLog, metrics shared.StreamMetric
 		Buffer:               cfg.Streams.SubscriberBuffer,
 		MaxStreamsPerSubject: cfg.Streams.MaxStreamsPerSubject,
 		OnError: func(err error) {
-			l.Warn("streams resynchronised from the log failed; streams end and resume", zap.Error(err))
+			l.Warn("cannot read missed events from the log; streams end and their clients resume", zap.Error(err))
 		},
 	})
 }

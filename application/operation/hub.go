@@ -25,7 +25,6 @@ type Hub struct {
 
 	mu        sync.Mutex
 	last      int64
-	primed    bool
 	closed    bool
 	byOp      map[operation.ID]map[*subscriber]struct{}
 	byProject map[kernel.ProjectID]map[*subscriber]struct{}
@@ -66,15 +65,18 @@ func NewHub(store ports.RelayStore, metrics shared.StreamMetrics, s HubSettings)
 	}
 }
 
+// head is the log's highest sequence number.
+func (h *Hub) head(ctx context.Context) (int64, error) { return h.store.Head(ctx) }
+
 // Prime sets the position the hub starts from (the log's head), before
 // it subscribes to the bus.
 func (h *Hub) Prime(ctx context.Context) error {
-	head, err := h.store.Head(ctx)
+	head, err := h.head(ctx)
 	if err != nil {
 		return err
 	}
 	h.mu.Lock()
-	h.last, h.primed = head, true
+	h.last = head
 	h.mu.Unlock()
 	return nil
 }
@@ -344,15 +346,4 @@ func (h *Hub) Connected(project kernel.ProjectID) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.counts[project]
-}
-
-// Streams counts every stream on this instance.
-func (h *Hub) Streams() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, c := range h.counts {
-		n += c
-	}
-	return n
 }

@@ -145,8 +145,8 @@ func TestHubRoutesDedupesAndFillsGaps(t *testing.T) {
 	if got, _ := drain(onB); len(got) != 1 || got[0] != 2 {
 		t.Fatalf("project B subscriber got %v, want [2]", got)
 	}
-	if h.Connected(projA) != 2 || h.Streams() != 3 || m.delivered != 6 {
-		t.Fatalf("connected %d streams %d delivered %d", h.Connected(projA), h.Streams(), m.delivered)
+	if h.Connected(projA) != 2 || h.Connected(projA)+h.Connected(projB) != 3 || m.delivered != 6 {
+		t.Fatalf("connected %d streams %d delivered %d", h.Connected(projA), h.Connected(projA)+h.Connected(projB), m.delivered)
 	}
 }
 

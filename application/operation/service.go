@@ -107,25 +107,22 @@ func (s *Service) ListOperations(ctx context.Context, subject kernel.Subject, pr
 // ReportProgress applies a worker's report; the change and its event are
 // stored together before the call returns.
 func (s *Service) ReportProgress(ctx context.Context, subject kernel.Subject, projectID kernel.ProjectID, id operation.ID, cmd ports.ReportProgress) (*operation.Operation, error) {
-	if err := s.visible(ctx, subject, projectID); err != nil {
-		return nil, err
-	}
-	now := s.d.Clock.Now()
-	op, err := s.d.Repo.Update(ctx, projectID, id, func(op *operation.Operation) error { return op.Apply(cmd, now) })
-	if err != nil {
-		return nil, err
-	}
-	s.d.Relay.Nudge()
-	return op, nil
+	return s.change(ctx, subject, projectID, id, func(op *operation.Operation, now time.Time) error { return op.Apply(cmd, now) })
 }
 
 // CancelOperation cancels an operation that has not finished.
 func (s *Service) CancelOperation(ctx context.Context, subject kernel.Subject, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error) {
+	return s.change(ctx, subject, projectID, id, (*operation.Operation).Cancel)
+}
+
+// change applies fn to one operation of the project the caller can see and
+// lets the relay know there are events to publish.
+func (s *Service) change(ctx context.Context, subject kernel.Subject, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation, now time.Time) error) (*operation.Operation, error) {
 	if err := s.visible(ctx, subject, projectID); err != nil {
 		return nil, err
 	}
 	now := s.d.Clock.Now()
-	op, err := s.d.Repo.Update(ctx, projectID, id, func(op *operation.Operation) error { return op.Cancel(now) })
+	op, err := s.d.Repo.Update(ctx, projectID, id, func(op *operation.Operation) error { return fn(op, now) })
 	if err != nil {
 		return nil, err
 	}

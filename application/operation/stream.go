@@ -63,7 +63,7 @@ func (s *Service) fill(ctx context.Context, req ports.StreamRequest, st *stream)
 		if err != nil {
 			return err
 		}
-		head, err := s.d.Hub.store.Head(ctx)
+		head, err := s.d.Hub.head(ctx)
 		if err != nil {
 			return err
 		}

@@ -34,15 +34,11 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 		}
 	}()
 	dbURL := testkit.NewPostgresDatabase(tb)
-	dir, err := os.MkdirTemp("", "bench-foundation-")
+	bin, removeBin, err := buildAPI(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	bin, err := buildAPI(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
+	defer removeBin()
 	app, err := startQuietChild(ctx, bin, benchEnv(dbURL))
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,16 +46,12 @@ func streams(ctx context.Context, o options) (res []result, err error) {
 	wantIdle, wantFan := o.wants(figIdle), o.wants(figFanOne) || o.wants(figFanTwo)
 	if wantIdle || wantFan {
 		raiseFileLimit()
-		dir, err := os.MkdirTemp("", "bench-streams-")
-		if err != nil {
-			return nil, err
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
 		warn("  streams: building cmd/api")
-		bin, err := buildAPI(ctx, dir)
+		bin, removeBin, err := buildAPI(ctx)
 		if err != nil {
 			return nil, err
 		}
+		defer removeBin()
 		if wantIdle {
 			r, err := idleStreams(ctx, o, tb, bin)
 			if err != nil {
@@ -90,7 +85,7 @@ func childEnv(dbURL, prefix string) map[string]string {
 	env["APP_ENV"] = "production"
 	env["LOG_LEVEL"] = "warn"
 	env["LOG_FORMAT"] = "json"
-	env["REDIS_URL"] = testkit.RedisURL
+	env["REDIS_URL"] = testkit.RedisURL()
 	env["REDIS_KEY_PREFIX"] = prefix
 	env["SSE_KEEPALIVE"] = "5m"
 	env["SSE_MAX_DURATION"] = "1h"

@@ -19,22 +19,29 @@ import (
 	"time"
 )
 
-// buildAPI builds cmd/api into dir and returns the binary's path. The
-// module root is asked of the go command, so this works from `go run
-// ./test/bench` and from the package's test alike.
-func buildAPI(ctx context.Context, dir string) (string, error) {
+// buildAPI builds cmd/api into a temporary directory and returns the
+// binary's path and how to remove it. The module root is asked of the go
+// command, so this works from `go run ./test/bench` and from the
+// package's test alike.
+func buildAPI(ctx context.Context) (bin string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "bench-api-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		remove()
+		return "", nil, fmt.Errorf("go env GOMOD: %w", err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	bin := filepath.Join(dir, "api")
+	bin = filepath.Join(dir, "api")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/api")
-	cmd.Dir = root
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(out)))
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/api: %w\n%s", err, b)
+		remove()
+		return "", nil, fmt.Errorf("go build ./cmd/api: %w\n%s", err, b)
 	}
-	return bin, nil
+	return bin, remove, nil
 }
 
 // raiseFileLimit lifts this process's soft RLIMIT_NOFILE to the hard

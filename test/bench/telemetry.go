@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/scoped-api/foundation/test/testkit"
@@ -48,15 +47,11 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 		return env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
 			"OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "1.0")
 	}
-	dir, err := os.MkdirTemp("", "bench-telemetry-")
+	bin, removeBin, err := buildAPI(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	bin, err := buildAPI(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
+	defer removeBin()
 	apps := map[string]*child{}
 	for name, e := range map[string]map[string]string{
 		"disabled": env("OTEL_SDK_DISABLED", "true"),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -336,17 +335,6 @@ func pubsubClientIDs(t *testing.T, admin *redis.Client, name string) []string {
 	return ids
 }
 
-// redisStartHint is how to start the Redis the tests expect.
-const redisStartHint = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no`
-
-// testRedisURL is the Redis the tests use: TEST_REDIS_URL, or the local one.
-func testRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
 // newRedisClient returns a client of the test Redis, closed when the test
 // ends; configure adjusts its options. The test fails, with directions,
 // when Redis is not running.
@@ -354,13 +342,13 @@ func newRedisClient(t *testing.T, configure ...func(*redis.Options)) *redis.Clie
 	t.Helper()
 	var client *redis.Client
 	if len(configure) == 0 {
-		c, err := redisadapter.Open(testRedisURL(), 4, 2*time.Second)
+		c, err := redisadapter.Open(testkit.RedisURL(), 4, 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		client = c
 	} else {
-		opt, err := redis.ParseURL(testRedisURL())
+		opt, err := redis.ParseURL(testkit.RedisURL())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +361,7 @@ func newRedisClient(t *testing.T, configure ...func(*redis.Options)) *redis.Clie
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s is not reachable (%v); start it with: %s", testRedisURL(), err, redisStartHint)
+		t.Fatalf("Redis at %s is not reachable (%v); start it with: %s", testkit.RedisURL(), err, testkit.RedisStartHint)
 	}
 	return client
 }

@@ -36,7 +36,7 @@ func operationsEnv(t *testing.T, dbURL, prefix string, extra ...string) map[stri
 	t.Helper()
 	testkit.RequireRedis(t)
 	env := testkit.BaseEnv(dbURL)
-	env["REDIS_URL"] = testkit.RedisURL
+	env["REDIS_URL"] = testkit.RedisURL()
 	env["REDIS_KEY_PREFIX"] = prefix
 	env["LOG_LEVEL"] = "info"
 	for i := 0; i+1 < len(extra); i += 2 {

@@ -280,7 +280,7 @@ func TestStreamTwoInstancesShareOneStream(t *testing.T) {
 // every stored event reaches the stream, in order, once.
 func TestStreamLosesNothingWhileRedisIsDown(t *testing.T) {
 	testkit.RequireRedis(t)
-	proxy := testkit.NewProxy(t, testkit.RedisAddr)
+	proxy := testkit.NewProxy(t, testkit.RedisAddr())
 	dbURL := testkit.NewPostgresDatabase(t)
 	env := operationsEnv(t, dbURL, testkit.RandomName("e2e_")+":")
 	env["REDIS_URL"] = "redis://" + proxy.Addr() + "/0"

@@ -8,28 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
-
-// RedisAddr is the test Redis; RedisURL the same as a REDIS_URL.
-const (
-	RedisAddr = "127.0.0.1:6379"
-	RedisURL  = "redis://" + RedisAddr + "/0"
-	redisHint = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no`
-)
-
-// RequireRedis fails the test, saying how to start Redis, when it is down.
-func RequireRedis(t TB) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: RedisAddr, DialTimeout: 2 * time.Second})
-	defer func() { _ = c.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s is not reachable (%v); start it with: %s", RedisAddr, err, redisHint)
-	}
-}
 
 // SSEEvent is one Server-Sent Events message.
 type SSEEvent struct {

@@ -28,6 +28,8 @@ type streamInput struct {
 	LastEventID      string `header:"Last-Event-ID" doc:"Resume after this event id"`
 }
 
+// operationStreamInput repeats streamInput's fields rather than embedding
+// it: huma did not fill an embedded struct's path parameter.
 type operationStreamInput struct {
 	ProjectID        string `path:"project_id" format:"uuid" doc:"The project's id"`
 	OperationID      string `path:"operation_id" format:"uuid" doc:"The operation's id"`

@@ -87,21 +87,30 @@ func insertOutbox(tx *gorm.DB, events []operation.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	values, args, err := outboxValues(events, "(?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`INSERT INTO operation_outbox (project_id, operation_id, type, at, data) VALUES `+values, args...).Error
+}
+
+// outboxValues renders events as a VALUES list of outbox rows (project,
+// operation, type, at, data), each with the given placeholder tuple.
+func outboxValues(events []operation.Event, tuple string) (string, []any, error) {
 	var sb strings.Builder
-	sb.WriteString(`INSERT INTO operation_outbox (project_id, operation_id, type, at, data) VALUES `)
 	args := make([]any, 0, 5*len(events))
 	for i, ev := range events {
 		data, err := encodeState(ev.State)
 		if err != nil {
-			return fmt.Errorf("encode %s event: %w", ev.Type, err)
+			return "", nil, fmt.Errorf("encode %s event: %w", ev.Type, err)
 		}
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(?, ?, ?, ?, ?)")
+		sb.WriteString(tuple)
 		args = append(args, ev.Project.String(), ev.Operation.String(), string(ev.Type), ev.At.UTC(), string(data))
 	}
-	return tx.Exec(sb.String(), args...).Error
+	return sb.String(), args, nil
 }
 
 const eventColumns = `seq, project_id, operation_id, type, at, data`

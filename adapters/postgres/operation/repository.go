@@ -8,9 +8,7 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -241,25 +239,17 @@ func (r *Repository) writeAtVersion(ctx context.Context, projectID kernel.Projec
 	if len(events) == 0 {
 		return nil, false, nil, nil // nothing to record: leave it to the locking path
 	}
-	var sb strings.Builder
-	args := []any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
-		projectID.String(), id.String(), version}
-	sb.WriteString(`WITH changed AS (UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1
-WHERE project_id = ? AND id = ? AND version = ? RETURNING id)
-INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e.p, e.o, e.t, e.a, e.d FROM (VALUES `)
-	for i, ev := range events {
-		data, err := encodeState(ev.State)
-		if err != nil {
-			return nil, false, nil, fmt.Errorf("encode %s event: %w", ev.Type, err)
-		}
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?::uuid, ?::uuid, ?::text, ?::timestamptz, ?::text)")
-		args = append(args, ev.Project.String(), ev.Operation.String(), string(ev.Type), ev.At.UTC(), string(data))
+	// The casts type the VALUES list, which PostgreSQL cannot infer there.
+	values, eventArgs, err := outboxValues(events, "(?::uuid, ?::uuid, ?::text, ?::timestamptz, ?::text)")
+	if err != nil {
+		return nil, false, nil, err
 	}
-	sb.WriteString(`) AS e(p, o, t, a, d) WHERE EXISTS (SELECT 1 FROM changed)`)
-	res := postgres.Conn(ctx, r.db).Exec(sb.String(), args...)
+	args := append([]any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
+		projectID.String(), id.String(), version}, eventArgs...)
+	statement := `WITH changed AS (UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1
+WHERE project_id = ? AND id = ? AND version = ? RETURNING id)
+INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e.p, e.o, e.t, e.a, e.d FROM (VALUES ` + values + `) AS e(p, o, t, a, d) WHERE EXISTS (SELECT 1 FROM changed)`
+	res := postgres.Conn(ctx, r.db).Exec(statement, args...)
 	if res.Error != nil {
 		r.seen.drop(id.UUID())
 		return nil, false, nil, postgres.Failure("update operation", res.Error)
