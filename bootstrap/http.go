@@ -66,7 +66,7 @@ func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	engine.Use(tel.Tracing...)
 	engine.Use(tel.Metrics...)
 	engine.Use(
-		middleware.AccessLog(),
+		middleware.AccessLog(log),
 		middleware.Recovery(),
 		middleware.SecurityHeaders(docs.Prefix),
 	)

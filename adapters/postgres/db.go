@@ -41,6 +41,9 @@ type Config struct {
 type DB struct {
 	Gorm    *gorm.DB
 	Dialect Dialect
+	// server is the PostgreSQL server's host:port ("" for SQLite), parsed
+	// once: telemetry puts it on every statement's span.
+	server string
 }
 
 // ParseURL returns the dialect of a DATABASE_URL and the DSN its driver takes.
@@ -82,8 +85,12 @@ func Open(cfg Config) (*DB, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var dialector gorm.Dialector
+	var server string
 	switch dialect {
 	case DialectPostgres:
+		if u, err := url.Parse(dsn); err == nil {
+			server = u.Host
+		}
 		dialector = postgres.New(postgres.Config{DSN: dsn})
 		gcfg.DisableAutomaticPing = true
 	case DialectSQLite:
@@ -110,7 +117,7 @@ func Open(cfg Config) (*DB, error) {
 	}
 	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	return &DB{Gorm: g, Dialect: dialect}, nil
+	return &DB{Gorm: g, Dialect: dialect, server: server}, nil
 }
 
 // Ping checks that the database answers within ctx's deadline.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/plugin/opentelemetry/tracing"
@@ -21,14 +22,21 @@ type Normalizer func(sql string) string
 // Spans carry the statement without its parameter values (and normalised
 // by normalize, so that no literal reaches the collector either); pool
 // metrics are exported separately (see Stats), not by the plugin, which
-// would register them on the global meter provider.
+// would register them on the global meter provider. The server's address
+// is a constant attribute: the plugin would otherwise parse the DSN again
+// for every statement.
 func (d *DB) Trace(tp trace.TracerProvider, normalize Normalizer) error {
-	return d.Gorm.Use(tracing.NewPlugin(
+	opts := []tracing.Option{
 		tracing.WithTracerProvider(tp),
 		tracing.WithoutQueryVariables(),
 		tracing.WithQueryFormatter(normalize),
 		tracing.WithoutMetrics(),
-	))
+		tracing.WithoutServerAddress(),
+	}
+	if d.server != "" {
+		opts = append(opts, tracing.WithAttributes(attribute.String("server.address", d.server)))
+	}
+	return d.Gorm.Use(tracing.NewPlugin(opts...))
 }
 
 type startKey struct{}

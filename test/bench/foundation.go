@@ -48,12 +48,12 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	bare, err := startQuietChild(ctx, self, map[string]string{bareServerEnv: dbURL})
+	bareSrv, err := startQuietChild(ctx, self, map[string]string{bareServerEnv: dbURL})
 	if err != nil {
 		return nil, fmt.Errorf("bare server: %w", err)
 	}
-	defer bare.stop()
-	bareURL := bare.url
+	defer bareSrv.stop()
+	bareURL := bareSrv.url
 
 	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", time.Hour)
 	var p struct {
@@ -92,11 +92,13 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 		}
 		rate := min(om.rps, bm.rps) / 2
 		var op, bp []stats
+		var ou, bu cost
 		for range o.rounds {
-			bp = append(bp, paced(ctx, o.concurrency, rate, o.duration, wantStatus, bare))
-			op = append(op, paced(ctx, o.concurrency, rate, o.duration, wantStatus, ours))
+			bp = append(bp, bu.measure(bareSrv, func(mk request) stats { return paced(ctx, o.concurrency, rate, o.duration, wantStatus, mk) }, bare))
+			op = append(op, ou.measure(app, func(mk request) stats { return paced(ctx, o.concurrency, rate, o.duration, wantStatus, mk) }, ours))
 		}
 		o99, b99 := medianP99(op), medianP99(bp)
+		o50, b50 := medianP50(op), medianP50(bp)
 		pr := float64(o99) / float64(b99)
 		errs := 0
 		for _, s := range op {
@@ -104,9 +106,10 @@ func foundation(ctx context.Context, o options) (res []result, err error) {
 		}
 		res = append(res, result{
 			Name:     name + " p99 latency",
-			Measured: fmt.Sprintf("%s at %.0f req/s (%d errors)", o99.Round(10*time.Microsecond), rate, errs),
-			Baseline: b99.Round(10 * time.Microsecond).String(),
+			Measured: fmt.Sprintf("%s at %.0f req/s, p50 %s (%d errors)", o99.Round(10*time.Microsecond), rate, o50.Round(10*time.Microsecond), errs),
+			Baseline: fmt.Sprintf("%s, p50 %s", b99.Round(10*time.Microsecond), b50.Round(10*time.Microsecond)),
 			Ratio:    pr, Target: fmt.Sprintf("≤ %.2f", p99Target), Pass: pr <= p99Target && errs == 0,
+			Note: fmt.Sprintf("server cost: ours %s; baseline %s", ou, bu),
 		})
 	}
 

@@ -131,9 +131,18 @@ func median(runs []stats) stats {
 
 // medianP99 returns the median of the runs' p99 latencies.
 func medianP99(runs []stats) time.Duration {
+	return medianOf(runs, func(s stats) time.Duration { return s.p99 })
+}
+
+// medianP50 returns the median of the runs' median latencies.
+func medianP50(runs []stats) time.Duration {
+	return medianOf(runs, func(s stats) time.Duration { return s.p50 })
+}
+
+func medianOf(runs []stats, f func(stats) time.Duration) time.Duration {
 	p := make([]time.Duration, len(runs))
 	for i, r := range runs {
-		p[i] = r.p99
+		p[i] = f(r)
 	}
 	sort.Slice(p, func(i, j int) bool { return p[i] < p[j] })
 	return p[len(p)/2]

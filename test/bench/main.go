@@ -30,6 +30,8 @@ type result struct {
 	// Target describes the goal; Pass is whether Ratio meets it.
 	Target string
 	Pass   bool
+	// Note, if set, explains the figure (printed under it, not in the summary).
+	Note string
 }
 
 type options struct {
@@ -100,6 +102,9 @@ func main() {
 		}
 		for _, r := range res {
 			printResult(r)
+			if r.Note != "" {
+				fmt.Printf("         %s\n", r.Note)
+			}
 		}
 		all = append(all, res...)
 	}

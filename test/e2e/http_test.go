@@ -150,6 +150,9 @@ func TestAccessLogLine(t *testing.T) {
 	if _, ok := f["duration"]; !ok {
 		t.Fatal("no duration")
 	}
+	if tid, _ := f["trace_id"].(string); len(tid) != 32 {
+		t.Fatalf("trace_id = %v, want a 32-digit trace id", f["trace_id"])
+	}
 	if f["bytes"].(int64) != int64(len(res.Body)) {
 		t.Fatalf("bytes = %v, body %d", f["bytes"], len(res.Body))
 	}

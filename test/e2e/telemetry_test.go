@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestTracesReachTheCollectorInOneTrace(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(strings.ReplaceAll(protocol, "/", "-"), func(t *testing.T) {
 			rcv := testkit.NewOTLPReceiver(t, protocol)
-			app, _ := startPostgresApp(t, append(exporting(rcv.Endpoint, protocol),
+			app, dbURL := startPostgresApp(t, append(exporting(rcv.Endpoint, protocol),
 				"OTEL_SERVICE_NAME", "traced-api",
 				"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=e2e,team=platform%20core")...)
 			alice := testkit.Token(t, "alice", time.Hour)
@@ -102,6 +103,9 @@ func TestTracesReachTheCollectorInOneTrace(t *testing.T) {
 				}
 				if !matches(s, map[string]string{"correlation_id": "trace-corr-1", "project.id": p.ID, "subject": "alice"}) {
 					t.Errorf("SQL span %q lacks the scope: %v", s.Name, s.Attributes)
+				}
+				if u, _ := url.Parse(dbURL); s.Attributes["db.system.name"] == "postgresql" && s.Attributes["server.address"] != u.Host {
+					t.Errorf("SQL span %q server.address %q, want %q", s.Name, s.Attributes["server.address"], u.Host)
 				}
 				q := s.Attributes["db.query.text"]
 				if q == "" || strings.Contains(q, "alice") || strings.Contains(q, p.ID) {

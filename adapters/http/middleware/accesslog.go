@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
@@ -11,27 +12,39 @@ import (
 
 // AccessLog writes one line per request. It logs the route template, not
 // the raw path, and never the query string or headers (they may hold tokens).
-func AccessLog() gin.HandlerFunc {
+// The line carries the request's correlation and trace ids as fields of its
+// own rather than through the request's logger: that logger is built
+// lazily, only for requests that log something else. The caller (always
+// this file) is left out: capturing it costs a stack walk per request.
+func AccessLog(base *zap.Logger) gin.HandlerFunc {
+	log := base.WithOptions(zap.WithCaller(false))
 	return func(c *gin.Context) {
 		start := time.Now()
+		ctx := c.Request.Context() // Tracing put the trace context here
 		c.Next()
-		info := httpkit.Info(c.Request.Context())
+		info := httpkit.Info(ctx)
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
-		fields := []zap.Field{
+		fields := make([]zap.Field, 0, 8)
+		if info.CorrelationID != "" {
+			fields = append(fields, zap.String("correlation_id", info.CorrelationID))
+		}
+		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+			fields = append(fields, zap.Stringer("trace_id", sc.TraceID()))
+		}
+		fields = append(fields,
 			zap.String("method", c.Request.Method),
 			zap.String("route", route),
 			zap.Int("status", status),
 			zap.Duration("duration", time.Since(start)),
 			zap.Int("bytes", max(c.Writer.Size(), 0)),
-		}
+		)
 		if !info.Subject.IsZero() {
 			fields = append(fields, zap.String("subject", info.Subject.String()))
 		}
-		log := httpkit.Logger(c.Request.Context())
 		switch {
 		case status >= 500:
 			log.Error("request", fields...)
