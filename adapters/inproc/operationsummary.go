@@ -36,17 +36,16 @@ func (d *OperationDiagnostics) CountByStatus(ctx context.Context, subject kernel
 	return out, nil
 }
 
-// Connected counts the project's streams connected to this instance.
-func (d *OperationDiagnostics) Connected(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (int, error) {
+// StreamSummary counts the project's streams connected to this instance
+// and gives the id of its newest event (empty when it has none).
+func (d *OperationDiagnostics) StreamSummary(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (portsdiagnostics.StreamSummary, error) {
 	s, err := d.operations.Summary(ctx, subject, project)
-	return s.ConnectedStreams, err
-}
-
-// LastEventID is the id of the project's newest event, empty when none.
-func (d *OperationDiagnostics) LastEventID(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (string, error) {
-	s, err := d.operations.Summary(ctx, subject, project)
-	if err != nil || s.LastEventID == 0 {
-		return "", err
+	if err != nil {
+		return portsdiagnostics.StreamSummary{}, err
 	}
-	return strconv.FormatInt(s.LastEventID, 10), nil
+	out := portsdiagnostics.StreamSummary{Connected: s.ConnectedStreams}
+	if s.LastEventID != 0 {
+		out.LastEventID = strconv.FormatInt(s.LastEventID, 10)
+	}
+	return out, nil
 }

@@ -29,15 +29,11 @@ func (s *Service) ProjectInfo(ctx context.Context, subject kernel.Subject, proje
 		info.Operations = &ports.OperationSummary{ByStatus: counts}
 	}
 	if s.src.Streams != nil {
-		connected, err := s.src.Streams.Connected(ctx, subject, project)
+		streams, err := s.src.Streams.StreamSummary(ctx, subject, project)
 		if err != nil {
 			return ports.ProjectInfo{}, err
 		}
-		last, err := s.src.Streams.LastEventID(ctx, subject, project)
-		if err != nil {
-			return ports.ProjectInfo{}, err
-		}
-		info.Streams = &ports.StreamSummary{Connected: connected, LastEventID: last}
+		info.Streams = &streams
 	}
 	return info, nil
 }

@@ -38,13 +38,13 @@ func (o ops) CountByStatus(context.Context, kernel.Subject, kernel.ProjectID) (m
 	return map[string]int64{"running": 2, "succeeded": 5}, o.err
 }
 
-type streams struct{ connErr, lastErr error }
+type streams struct{ err error }
 
-func (s streams) Connected(context.Context, kernel.Subject, kernel.ProjectID) (int, error) {
-	return 3, s.connErr
-}
-func (s streams) LastEventID(context.Context, kernel.Subject, kernel.ProjectID) (string, error) {
-	return "42", s.lastErr
+func (s streams) StreamSummary(context.Context, kernel.Subject, kernel.ProjectID) (ports.StreamSummary, error) {
+	if s.err != nil {
+		return ports.StreamSummary{}, s.err
+	}
+	return ports.StreamSummary{Connected: 3, LastEventID: "42"}, nil
 }
 
 func TestProjectInfo(t *testing.T) {
@@ -75,8 +75,7 @@ func TestProjectInfo(t *testing.T) {
 	boom := errors.New("boom")
 	for _, src := range []Sources{
 		{Operations: ops{err: boom}},
-		{Streams: streams{connErr: boom}},
-		{Streams: streams{lastErr: boom}},
+		{Streams: streams{err: boom}},
 	} {
 		src.Gate, src.Clock, src.SlowStatements = gate{alice}, fixedClock(now), log
 		if _, err := NewService(src, settings).ProjectInfo(context.Background(), alice, id); !errors.Is(err, boom) {

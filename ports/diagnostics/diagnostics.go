@@ -37,10 +37,10 @@ type OperationCounts interface {
 }
 
 // Streams tells how many event streams are connected for a project and the
-// id of its last event. The operation context implements it.
+// id of its last event, read together so that they describe one moment.
+// The operation context implements it.
 type Streams interface {
-	Connected(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (int, error)
-	LastEventID(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (string, error)
+	StreamSummary(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (StreamSummary, error)
 }
 
 // ProjectInfo is a project's diagnostics. Operations and Streams are nil
