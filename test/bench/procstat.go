@@ -41,7 +41,7 @@ func readUsage(pid int) (usage, error) {
 	u.cpu = time.Duration(utime+stime) * clockTick
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	for _, t := range tasks {
-		s, err := os.ReadFile(t)
+		s, err := os.ReadFile(filepath.Clean(t)) // a path /proc itself listed
 		if err != nil {
 			continue // a thread that just ended
 		}
