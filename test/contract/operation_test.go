@@ -144,41 +144,11 @@ var operationCases = []struct {
 			want[op.ID()] = true
 		}
 		addOp(t, s, newOp(t, projectB, "other", t0.Add(time.Hour)))
-		var seen []*operation.Operation
-		q := ports.ListQuery{Limit: 3}
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatal("pagination does not end")
-			}
-			page, err := s.repo.List(ctx, projectA, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Items) > 3 {
-				t.Fatalf("page of %d items with limit 3", len(page.Items))
-			}
-			seen = append(seen, page.Items...)
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
-		}
-		if len(seen) != len(want) {
-			t.Fatalf("saw %d operations, want %d", len(seen), len(want))
-		}
-		for i, op := range seen {
-			if !want[op.ID()] {
-				t.Fatalf("unexpected or duplicate operation %s", op.Kind())
-			}
-			delete(want, op.ID())
-			if i > 0 {
-				prev := seen[i-1]
-				if op.CreatedAt().After(prev.CreatedAt()) ||
-					(op.CreatedAt().Equal(prev.CreatedAt()) && op.ID().String() > prev.ID().String()) {
-					t.Fatalf("order broken at %d: %s after %s", i, op.Kind(), prev.Kind())
-				}
-			}
-		}
+		seen := allPages(t, 3, func(after *kernel.Cursor) ([]*operation.Operation, *kernel.Cursor, error) {
+			page, err := s.repo.List(ctx, projectA, ports.ListQuery{Limit: 3, After: after})
+			return page.Items, page.Next, err
+		})
+		assertNewestFirstOnce(t, seen, want)
 	}},
 	{"list filters by status and pages within the filter", func(t *testing.T, s operationStore) {
 		var running []operation.ID
@@ -191,26 +161,16 @@ var operationCases = []struct {
 		}
 		other := addOp(t, s, newOp(t, projectB, "other", t0))
 		opReport(t, s, other, operation.Report{Percent: 1}, t0.Add(time.Hour))
+		listed := allPages(t, 2, func(after *kernel.Cursor) ([]*operation.Operation, *kernel.Cursor, error) {
+			page, err := s.repo.List(ctx, projectA, ports.ListQuery{Limit: 2, Status: opPtr(operation.StatusRunning), After: after})
+			return page.Items, page.Next, err
+		})
 		var got []operation.ID
-		q := ports.ListQuery{Limit: 2, Status: opPtr(operation.StatusRunning)}
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatal("pagination does not end")
+		for _, op := range listed {
+			if op.Status() != operation.StatusRunning {
+				t.Fatalf("filter let through a %s operation", op.Status())
 			}
-			page, err := s.repo.List(ctx, projectA, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, op := range page.Items {
-				if op.Status() != operation.StatusRunning {
-					t.Fatalf("filter let through a %s operation", op.Status())
-				}
-				got = append(got, op.ID())
-			}
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
+			got = append(got, op.ID())
 		}
 		if !slices.Equal(got, running) {
 			t.Fatalf("running operations listed as %v, want %v", got, running)

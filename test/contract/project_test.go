@@ -196,41 +196,11 @@ var projectCases = []struct {
 			want[p.ID()] = true
 		}
 		add(t, repo, newProject(t, bob, "bob's", t0.Add(time.Hour)))
-		var seen []*project.Project
-		q := ports.ListQuery{Limit: 3}
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatal("pagination does not end")
-			}
-			page, err := repo.List(ctx, alice, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Items) > 3 {
-				t.Fatalf("page of %d items with limit 3", len(page.Items))
-			}
-			seen = append(seen, page.Items...)
-			if page.Next == nil {
-				break
-			}
-			q.After = page.Next
-		}
-		if len(seen) != len(want) {
-			t.Fatalf("saw %d projects, want %d", len(seen), len(want))
-		}
-		for i, p := range seen {
-			if !want[p.ID()] {
-				t.Fatalf("unexpected or duplicate project %s", p.Name())
-			}
-			delete(want, p.ID())
-			if i > 0 {
-				prev := seen[i-1]
-				if p.CreatedAt().After(prev.CreatedAt()) ||
-					(p.CreatedAt().Equal(prev.CreatedAt()) && p.ID().String() > prev.ID().String()) {
-					t.Fatalf("order broken at %d: %s after %s", i, p.Name(), prev.Name())
-				}
-			}
-		}
+		seen := allPages(t, 3, func(after *kernel.Cursor) ([]*project.Project, *kernel.Cursor, error) {
+			page, err := repo.List(ctx, alice, ports.ListQuery{Limit: 3, After: after})
+			return page.Items, page.Next, err
+		})
+		assertNewestFirstOnce(t, seen, want)
 	}},
 	{"a full last page has no next cursor", func(t *testing.T, repo ports.Repository) {
 		for i := range 2 {

@@ -52,6 +52,15 @@ func startOperationsApp(t *testing.T, extra ...string) (*testkit.App, string) {
 	return testkit.StartApp(t, operationsEnv(t, dbURL, testkit.RandomName("e2e_")+":", extra...)), dbURL
 }
 
+// startTwoOperationsApps starts two instances on one PostgreSQL database
+// and one Redis key prefix, as two replicas of a deployment would run.
+func startTwoOperationsApps(t *testing.T) (one, two *testkit.App) {
+	t.Helper()
+	dbURL := testkit.NewPostgresDatabase(t)
+	prefix := testkit.RandomName("e2e_") + ":"
+	return testkit.StartApp(t, operationsEnv(t, dbURL, prefix)), testkit.StartApp(t, operationsEnv(t, dbURL, prefix))
+}
+
 func createOperation(t *testing.T, app *testkit.App, token, project, kind string) operationJSON {
 	t.Helper()
 	res := app.Do("POST", "/api/v1/projects/"+project+"/operations", token, map[string]any{"kind": kind})

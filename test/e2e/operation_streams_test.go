@@ -239,11 +239,7 @@ func TestStreamSaysWhenHistoryIsTooOld(t *testing.T) {
 // TestStreamTwoInstancesShareOneStream: two API instances on the same
 // PostgreSQL and Redis; an event reported to one reaches a stream on the other.
 func TestStreamTwoInstancesShareOneStream(t *testing.T) {
-	testkit.RequireRedis(t)
-	dbURL := testkit.NewPostgresDatabase(t)
-	prefix := testkit.RandomName("e2e_") + ":"
-	one := testkit.StartApp(t, operationsEnv(t, dbURL, prefix))
-	two := testkit.StartApp(t, operationsEnv(t, dbURL, prefix))
+	one, two := startTwoOperationsApps(t)
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, one, alice, "shared")
 	op := createOperation(t, one, alice, p.ID, "import")
@@ -537,11 +533,7 @@ func TestStreamCapPerSubject(t *testing.T) {
 // retry hint inside the shutdown timeout, and their clients resume on
 // another instance with no loss.
 func TestShutdownDrainsStreams(t *testing.T) {
-	testkit.RequireRedis(t)
-	dbURL := testkit.NewPostgresDatabase(t)
-	prefix := testkit.RandomName("e2e_") + ":"
-	one := testkit.StartApp(t, operationsEnv(t, dbURL, prefix))
-	two := testkit.StartApp(t, operationsEnv(t, dbURL, prefix))
+	one, two := startTwoOperationsApps(t)
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, one, alice, "drain")
 	op := createOperation(t, one, alice, p.ID, "import")

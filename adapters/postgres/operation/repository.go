@@ -147,21 +147,13 @@ func (r *Repository) List(ctx context.Context, projectID kernel.ProjectID, q por
 	if q.Status != nil {
 		tx = tx.Where("status = ?", string(*q.Status))
 	}
-	if q.After != nil {
-		at := q.After.At.UTC()
-		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", at, at, q.After.ID.String())
-	}
 	var rows []row
-	err := tx.Order("created_at DESC").Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error
+	err := postgres.NewestFirst(tx, q.After, q.Limit).Find(&rows).Error
 	if err != nil {
 		return ports.Page{}, postgres.Failure("list operations", err)
 	}
 	var page ports.Page
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-		last := rows[len(rows)-1]
-		page.Next = &kernel.Cursor{At: last.CreatedAt.UTC(), ID: last.ID}
-	}
+	rows, page.Next = postgres.PageOf(rows, q.Limit, func(r row) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 	page.Items = make([]*operation.Operation, len(rows))
 	for i, rw := range rows {
 		page.Items[i] = toDomain(rw)

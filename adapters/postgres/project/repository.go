@@ -117,21 +117,13 @@ func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.Pr
 
 // List returns one page of owner's live projects, newest first.
 func (r *Repository) List(ctx context.Context, owner kernel.Subject, q ports.ListQuery) (ports.Page, error) {
-	tx := r.live(postgres.Conn(ctx, r.db), owner)
-	if q.After != nil {
-		tx = tx.Where("((created_at < ?) OR (created_at = ? AND id < ?))", q.After.At, q.After.At, q.After.ID.String())
-	}
 	var rows []row
-	err := tx.Order("created_at DESC").Order("id DESC").Limit(q.Limit + 1).Find(&rows).Error
+	err := postgres.NewestFirst(r.live(postgres.Conn(ctx, r.db), owner), q.After, q.Limit).Find(&rows).Error
 	if err != nil {
 		return ports.Page{}, postgres.Failure("list projects", err)
 	}
 	var page ports.Page
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-		last := rows[len(rows)-1]
-		page.Next = &kernel.Cursor{At: last.CreatedAt.UTC(), ID: last.ID}
-	}
+	rows, page.Next = postgres.PageOf(rows, q.Limit, func(r row) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 	page.Items = make([]*project.Project, len(rows))
 	for i, rw := range rows {
 		page.Items[i] = toDomain(rw)
