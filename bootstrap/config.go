@@ -55,7 +55,11 @@ type HTTPConfig struct {
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s"`
 	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s"`
 	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
-	MaxBodyBytes      int64         `env:"HTTP_MAX_BODY_BYTES" envDefault:"1048576"`
+	// RequestTimeout ends a request's context: the database driver has no
+	// read timeout of its own, so without it a database that accepts
+	// connections and never answers would hold every request open.
+	RequestTimeout time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
+	MaxBodyBytes   int64         `env:"HTTP_MAX_BODY_BYTES" envDefault:"1048576"`
 }
 
 // DatabaseConfig is the database and its pool.
@@ -204,6 +208,7 @@ func (c *Config) validate() []error {
 		{"HTTP_READ_TIMEOUT", c.HTTP.ReadTimeout},
 		{"HTTP_WRITE_TIMEOUT", c.HTTP.WriteTimeout},
 		{"HTTP_IDLE_TIMEOUT", c.HTTP.IdleTimeout},
+		{"HTTP_REQUEST_TIMEOUT", c.HTTP.RequestTimeout},
 		{"DB_CONNECT_TIMEOUT", c.Database.ConnectTimeout},
 		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
 		{"SSE_KEEPALIVE", c.Streams.Keepalive},
@@ -217,6 +222,10 @@ func (c *Config) validate() []error {
 		if d.value <= 0 {
 			bad("%s must be a positive duration such as 10s", d.name)
 		}
+	}
+	if c.HTTP.RequestTimeout >= c.HTTP.WriteTimeout && c.HTTP.WriteTimeout > 0 {
+		// Past the write timeout the server drops the connection: the 503 would never reach the client.
+		bad("HTTP_REQUEST_TIMEOUT (%v) must be shorter than HTTP_WRITE_TIMEOUT (%v)", c.HTTP.RequestTimeout, c.HTTP.WriteTimeout)
 	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		bad("HTTP_MAX_BODY_BYTES must be a positive number of bytes")

@@ -120,3 +120,25 @@ func TestStreamAndRedisSettingsAreValidated(t *testing.T) {
 		t.Errorf("the error shows the Redis password:\n%v", err)
 	}
 }
+
+func TestRequestTimeoutMustEndBeforeTheWriteTimeout(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.RequestTimeout != 10*time.Second {
+		t.Fatalf("HTTP_REQUEST_TIMEOUT default: %v", cfg.HTTP.RequestTimeout)
+	}
+	for env, want := range map[string]string{
+		"30s": "HTTP_REQUEST_TIMEOUT (30s) must be shorter than HTTP_WRITE_TIMEOUT (30s)",
+		"0s":  "HTTP_REQUEST_TIMEOUT must be a positive duration",
+	} {
+		_, err := LoadConfig(map[string]string{"HTTP_REQUEST_TIMEOUT": env})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("HTTP_REQUEST_TIMEOUT=%s: %v, want %q", env, err, want)
+		}
+	}
+	if _, err := LoadConfig(map[string]string{"HTTP_REQUEST_TIMEOUT": "45s", "HTTP_WRITE_TIMEOUT": "1m"}); err != nil {
+		t.Errorf("a request timeout under the write timeout is refused: %v", err)
+	}
+}

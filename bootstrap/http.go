@@ -69,6 +69,7 @@ func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 		middleware.AccessLog(log),
 		middleware.Recovery(),
 		middleware.SecurityHeaders(docs.Prefix),
+		middleware.Deadline(cfg.HTTP.RequestTimeout),
 	)
 	if len(cfg.CORS.AllowedOrigins) > 0 {
 		engine.Use(middleware.CORS(cfg.CORS.AllowedOrigins))

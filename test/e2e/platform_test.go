@@ -62,6 +62,7 @@ func TestHealth(t *testing.T) {
 	proxied := strings.Replace(dbURL, "127.0.0.1:5432", proxy.Addr(), 1)
 	env := testkit.BaseEnv(proxied)
 	env["DB_MAX_IDLE_CONNS"] = "2"
+	env["HTTP_REQUEST_TIMEOUT"] = "1s"
 	app := testkit.StartApp(t, env)
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, app, alice, "x")
@@ -99,6 +100,31 @@ func TestHealth(t *testing.T) {
 	}
 	if res := app.Do("GET", "/health/live", "", nil); res.Status != 200 {
 		t.Fatalf("live with a hanging database: %d", res.Status)
+	}
+	// API calls get a 503 once HTTP_REQUEST_TIMEOUT has passed, not a
+	// request held open: the database driver has no read timeout of its own.
+	for _, call := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/projects/" + p.ID, ""},
+		{"POST", "/api/v1/projects", `{"name":"while frozen"}`},
+		{"GET", "/api/v1/projects", ""},
+	} {
+		start = time.Now()
+		var body any
+		if call.body != "" {
+			body = call.body
+		}
+		res = app.Do(call.method, call.path, alice, body)
+		elapsed = time.Since(start)
+		if res.Status != http.StatusServiceUnavailable {
+			t.Fatalf("%s %s with a hanging database: %d %s", call.method, call.path, res.Status, res.Body)
+		}
+		assertProblem(t, res, 503)
+		if res.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s %s: 503 without Retry-After", call.method, call.path)
+		}
+		if elapsed > 5*time.Second {
+			t.Fatalf("%s %s took %v with a hanging database and HTTP_REQUEST_TIMEOUT=1s", call.method, call.path, elapsed)
+		}
 	}
 
 	// A database that is down: API calls get a clear 503, not a hang or a 500.
