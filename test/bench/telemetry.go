@@ -79,9 +79,11 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 	}
 
 	runs := map[string][]stats{}
+	costs := map[string]*cost{"disabled": {}, "receiver": {}, "hanging": {}}
+	closed := func(mk request) stats { return load(ctx, o.concurrency, o.duration, 200, mk) }
 	for round := range o.rounds {
 		for _, name := range []string{"disabled", "receiver", "hanging"} {
-			runs[name] = append(runs[name], load(ctx, o.concurrency, o.duration, 200, get(apps[name].url+"/api/v1/projects/"+p.ID, token)))
+			runs[name] = append(runs[name], costs[name].measure(apps[name], closed, get(apps[name].url+"/api/v1/projects/"+p.ID, token)))
 		}
 		d, r, h := runs["disabled"][round], runs["receiver"][round], runs["hanging"][round]
 		warn("  telemetry round %d: disabled %.0f req/s p99 %v | receiver %.0f (%.2f) p99 %v | hanging %.0f (%.2f) p99 %v",
@@ -91,6 +93,14 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 	// The batch processor exports every 5 s: give it time to deliver.
 	if !testkit.Eventually(15*time.Second, func() bool { return rcv.Exports() > 0 }) {
 		return nil, fmt.Errorf("the receiver got no span: the traced run measured nothing")
+	}
+	spans := 50_000
+	if o.smoke {
+		spans = 1_000
+	}
+	built, exported, err := spanFloor(spans)
+	if err != nil {
+		return nil, fmt.Errorf("span floor: %w", err)
 	}
 	base := median(runs["disabled"])
 	baseP99 := medianP99(runs["disabled"])
@@ -103,6 +113,8 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 			Measured: fmt.Sprintf("%.0f req/s (%d errors)", m.rps, m.errors),
 			Baseline: fmt.Sprintf("%.0f req/s disabled", base.rps),
 			Ratio:    ratio, Target: "≥ 0.85", Pass: ratio >= 0.85 && m.errors == 0,
+			Note: fmt.Sprintf("server cost: %s; disabled %s. OpenTelemetry SDK alone, per server span: %s to build, %s built and exported over OTLP/HTTP",
+				costs[name], costs["disabled"], built.Round(100*time.Nanosecond), exported.Round(100*time.Nanosecond)),
 		})
 		p99 := medianP99(runs[name])
 		pr := float64(p99) / float64(baseP99)
