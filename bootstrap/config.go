@@ -101,6 +101,7 @@ type RedisConfig struct {
 	KeyPrefix      string        `env:"REDIS_KEY_PREFIX"`
 	PoolSize       int           `env:"REDIS_POOL_SIZE" envDefault:"20"`
 	ConnectTimeout time.Duration `env:"REDIS_CONNECT_TIMEOUT" envDefault:"5s"`
+	CommandTimeout time.Duration `env:"REDIS_COMMAND_TIMEOUT" envDefault:"1s"`
 }
 
 // StreamConfig shapes the Server-Sent Event streams and the relay behind them.
@@ -211,6 +212,7 @@ func (c *Config) validate() []error {
 		{"HTTP_REQUEST_TIMEOUT", c.HTTP.RequestTimeout},
 		{"DB_CONNECT_TIMEOUT", c.Database.ConnectTimeout},
 		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
+		{"REDIS_COMMAND_TIMEOUT", c.Redis.CommandTimeout},
 		{"SSE_KEEPALIVE", c.Streams.Keepalive},
 		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
 		{"SSE_RETRY", c.Streams.Retry},

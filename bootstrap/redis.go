@@ -36,7 +36,9 @@ func NewRedis(lc fx.Lifecycle, cfg Config, log *zap.Logger, tel *observability.T
 		}
 		return Redis{}, nil
 	}
-	client, err := redisadapter.Open(cfg.Redis.URL, cfg.Redis.PoolSize, cfg.Redis.ConnectTimeout)
+	client, err := redisadapter.Open(cfg.Redis.URL, redisadapter.Settings{
+		PoolSize: cfg.Redis.PoolSize, ConnectTimeout: cfg.Redis.ConnectTimeout, CommandTimeout: cfg.Redis.CommandTimeout,
+	})
 	if err != nil {
 		return Redis{}, fmt.Errorf("REDIS_URL: %w", err)
 	}

@@ -296,7 +296,7 @@ const maxBusBackoff = 5 * time.Second
 
 func TestRedisBusSubscribeFailsWhenRedisIsUnreachable(t *testing.T) {
 	t.Parallel()
-	client, err := redisadapter.Open("redis://"+testkit.ClosedPort(t), 2, time.Second)
+	client, err := redisadapter.Open("redis://"+testkit.ClosedPort(t), redisadapter.Settings{PoolSize: 2, ConnectTimeout: time.Second, CommandTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func newRedisClient(t *testing.T, configure ...func(*redis.Options)) *redis.Clie
 	t.Helper()
 	var client *redis.Client
 	if len(configure) == 0 {
-		c, err := redisadapter.Open(testkit.RedisURL(), 4, 2*time.Second)
+		c, err := redisadapter.Open(testkit.RedisURL(), redisadapter.Settings{PoolSize: 4, ConnectTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -182,7 +182,7 @@ func TestRedisTicketStoreKeepsOnlyAHashOfTheCode(t *testing.T) {
 // never "invalid ticket", whose 401 would send the client to log in again.
 func TestRedisTicketStoreDownIsUnavailable(t *testing.T) {
 	t.Parallel()
-	client, err := redisadapter.Open("redis://"+testkit.ClosedPort(t), 2, time.Second)
+	client, err := redisadapter.Open("redis://"+testkit.ClosedPort(t), redisadapter.Settings{PoolSize: 2, ConnectTimeout: time.Second, CommandTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

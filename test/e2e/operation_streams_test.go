@@ -331,6 +331,68 @@ func TestStreamLosesNothingWhileRedisIsDown(t *testing.T) {
 	}
 }
 
+// TestStreamLosesNothingWhileRedisHangs: a Redis that accepts connections
+// and never answers (not one that is down) costs no accepted report and no
+// event; a request that needs Redis itself gets a 503 within about twice
+// REDIS_COMMAND_TIMEOUT, well before the request's own deadline.
+func TestStreamLosesNothingWhileRedisHangs(t *testing.T) {
+	testkit.RequireRedis(t)
+	proxy := testkit.NewProxy(t, testkit.RedisAddr())
+	dbURL := testkit.NewPostgresDatabase(t)
+	env := operationsEnv(t, dbURL, testkit.RandomName("e2e_")+":")
+	env["REDIS_URL"] = "redis://" + proxy.Addr() + "/0"
+	app := testkit.StartApp(t, env)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "hang")
+	op := createOperation(t, app, alice, p.ID, "import")
+	s := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
+	s.Next(t, 5*time.Second)
+
+	proxy.Freeze()
+	var want []string
+	for i := range 5 {
+		msg := fmt.Sprintf("hung %d", i)
+		mustReport(t, app, alice, p.ID, op.ID, 1+i, msg)
+		want = append(want, msg)
+	}
+	start := time.Now()
+	res := app.Do("POST", "/api/v1/projects/"+p.ID+"/events/tickets", alice, nil)
+	if elapsed := time.Since(start); res.Status != http.StatusServiceUnavailable || elapsed > 6*time.Second {
+		t.Fatalf("a ticket while Redis hangs: %d after %v (REDIS_COMMAND_TIMEOUT %v, HTTP_REQUEST_TIMEOUT %v) %s",
+			res.Status, elapsed, app.Config.Redis.CommandTimeout, app.Config.HTTP.RequestTimeout, res.Body)
+	}
+	assertProblem(t, res, http.StatusServiceUnavailable)
+	start = time.Now()
+	res = app.Do("GET", "/health/ready", "", nil)
+	if elapsed := time.Since(start); res.Status != http.StatusServiceUnavailable || elapsed > 3*time.Second ||
+		!strings.Contains(string(res.Body), `"redis":{"status":"down"`) {
+		t.Fatalf("readiness while Redis hangs: %d after %v %s", res.Status, elapsed, res.Body)
+	}
+
+	proxy.Restore()
+	var got []string
+	var last int64
+	for len(got) < len(want) {
+		ev := s.Next(t, 20*time.Second)
+		if seq(t, ev) <= last {
+			t.Fatalf("id %d after %d", seq(t, ev), last)
+		}
+		last = seq(t, ev)
+		got = append(got, decodeEvent(t, ev).Operation.Message)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("after Redis came back got %v, want %v", got, want)
+	}
+	if extra, ok := s.TryNext(500 * time.Millisecond); ok {
+		t.Fatalf("duplicate or extra event: %+v", extra)
+	}
+	if !testkit.Eventually(10*time.Second, func() bool {
+		return app.Do("POST", "/api/v1/projects/"+p.ID+"/events/tickets", alice, nil).Status == http.StatusCreated
+	}) {
+		t.Fatal("no ticket after Redis came back")
+	}
+}
+
 // TestStreamSlowConsumerIsDisconnectedWithoutSlowingOthers: a consumer
 // that stops reading falls behind its bounded buffer and is disconnected;
 // a fast one on the same operation gets everything; the slow one resumes
