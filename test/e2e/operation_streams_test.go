@@ -271,21 +271,51 @@ func TestStreamTwoInstancesShareOneStream(t *testing.T) {
 	}
 }
 
+// startBehindRedisProxy starts an app whose Redis is reached through a
+// proxy the test can cut or freeze, with one operation of a new project
+// and a stream on it past its snapshot.
+func startBehindRedisProxy(t *testing.T, name string) (*testkit.App, *testkit.Proxy, string, projectJSON, operationJSON, *testkit.SSE) {
+	t.Helper()
+	testkit.RequireRedis(t)
+	proxy := testkit.NewProxy(t, testkit.RedisAddr())
+	env := operationsEnv(t, testkit.NewPostgresDatabase(t), testkit.RandomName("e2e_")+":")
+	env["REDIS_URL"] = "redis://" + proxy.Addr() + "/0"
+	app := testkit.StartApp(t, env)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, name)
+	op := createOperation(t, app, alice, p.ID, "import")
+	s := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
+	s.Next(t, 5*time.Second)
+	return app, proxy, alice, p, op, s
+}
+
+// expectMessagesOnce reads the stream's next events: their messages must
+// be want, in order, with rising ids, and nothing may follow.
+func expectMessagesOnce(t *testing.T, s *testkit.SSE, want []string) {
+	t.Helper()
+	var got []string
+	var last int64
+	for len(got) < len(want) {
+		ev := s.Next(t, 20*time.Second)
+		if seq(t, ev) <= last {
+			t.Fatalf("id %d after %d", seq(t, ev), last)
+		}
+		last = seq(t, ev)
+		got = append(got, decodeEvent(t, ev).Operation.Message)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if extra, ok := s.TryNext(500 * time.Millisecond); ok {
+		t.Fatalf("duplicate or extra event: %+v", extra)
+	}
+}
+
 // TestStreamLosesNothingWhileRedisIsDown: progress is accepted and stored
 // while Redis is unreachable, readiness says so, and when Redis is back
 // every stored event reaches the stream, in order, once.
 func TestStreamLosesNothingWhileRedisIsDown(t *testing.T) {
-	testkit.RequireRedis(t)
-	proxy := testkit.NewProxy(t, testkit.RedisAddr())
-	dbURL := testkit.NewPostgresDatabase(t)
-	env := operationsEnv(t, dbURL, testkit.RandomName("e2e_")+":")
-	env["REDIS_URL"] = "redis://" + proxy.Addr() + "/0"
-	app := testkit.StartApp(t, env)
-	alice := testkit.Token(t, "alice", time.Hour)
-	p := create(t, app, alice, "outage")
-	op := createOperation(t, app, alice, p.ID, "import")
-	s := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
-	s.Next(t, 5*time.Second)
+	app, proxy, alice, p, op, s := startBehindRedisProxy(t, "outage")
 	mustReport(t, app, alice, p.ID, op.ID, 1, "before")
 	if e := expectEvent(t, s, "progress", 5*time.Second); e.Operation.Message != "before" {
 		t.Fatalf("before the outage: %+v", e)
@@ -309,23 +339,7 @@ func TestStreamLosesNothingWhileRedisIsDown(t *testing.T) {
 	mustReport(t, app, alice, p.ID, op.ID, 50, "after")
 	want = append(want, "after")
 
-	got := []string{"before"}
-	var last int64
-	for len(got) < len(want) {
-		ev := s.Next(t, 15*time.Second)
-		e := decodeEvent(t, ev)
-		if seq(t, ev) <= last {
-			t.Fatalf("id %d after %d", seq(t, ev), last)
-		}
-		last = seq(t, ev)
-		got = append(got, e.Operation.Message)
-	}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("after the outage got %v, want %v", got, want)
-	}
-	if extra, ok := s.TryNext(500 * time.Millisecond); ok {
-		t.Fatalf("duplicate or extra event: %+v", extra)
-	}
+	expectMessagesOnce(t, s, want[1:])
 	if res := app.Do("GET", "/health/ready", "", nil); res.Status != http.StatusOK {
 		t.Fatalf("readiness after Redis came back: %d %s", res.Status, res.Body)
 	}
@@ -336,17 +350,7 @@ func TestStreamLosesNothingWhileRedisIsDown(t *testing.T) {
 // event; a request that needs Redis itself gets a 503 within about twice
 // REDIS_COMMAND_TIMEOUT, well before the request's own deadline.
 func TestStreamLosesNothingWhileRedisHangs(t *testing.T) {
-	testkit.RequireRedis(t)
-	proxy := testkit.NewProxy(t, testkit.RedisAddr())
-	dbURL := testkit.NewPostgresDatabase(t)
-	env := operationsEnv(t, dbURL, testkit.RandomName("e2e_")+":")
-	env["REDIS_URL"] = "redis://" + proxy.Addr() + "/0"
-	app := testkit.StartApp(t, env)
-	alice := testkit.Token(t, "alice", time.Hour)
-	p := create(t, app, alice, "hang")
-	op := createOperation(t, app, alice, p.ID, "import")
-	s := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
-	s.Next(t, 5*time.Second)
+	app, proxy, alice, p, op, s := startBehindRedisProxy(t, "hang")
 
 	proxy.Freeze()
 	var want []string
@@ -370,22 +374,7 @@ func TestStreamLosesNothingWhileRedisHangs(t *testing.T) {
 	}
 
 	proxy.Restore()
-	var got []string
-	var last int64
-	for len(got) < len(want) {
-		ev := s.Next(t, 20*time.Second)
-		if seq(t, ev) <= last {
-			t.Fatalf("id %d after %d", seq(t, ev), last)
-		}
-		last = seq(t, ev)
-		got = append(got, decodeEvent(t, ev).Operation.Message)
-	}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("after Redis came back got %v, want %v", got, want)
-	}
-	if extra, ok := s.TryNext(500 * time.Millisecond); ok {
-		t.Fatalf("duplicate or extra event: %+v", extra)
-	}
+	expectMessagesOnce(t, s, want)
 	if !testkit.Eventually(10*time.Second, func() bool {
 		return app.Do("POST", "/api/v1/projects/"+p.ID+"/events/tickets", alice, nil).Status == http.StatusCreated
 	}) {
