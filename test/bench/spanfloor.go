@@ -26,10 +26,6 @@ func spanFloor(n int) (built, exported time.Duration, err error) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
 	defer srv.Close()
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
-	if err != nil {
-		return 0, 0, err
-	}
 	measure := func(opts ...sdktrace.TracerProviderOption) (time.Duration, error) {
 		tp := sdktrace.NewTracerProvider(append(opts, sdktrace.WithSampler(sdktrace.AlwaysSample()))...)
 		tr := tp.Tracer("bench")
@@ -54,7 +50,11 @@ func spanFloor(n int) (built, exported time.Duration, err error) {
 	if built, err = measure(); err != nil {
 		return 0, 0, err
 	}
-	exported, err = measure(sdktrace.WithBatcher(exp, sdktrace.WithBlocking()))
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
+	if err != nil {
+		return 0, 0, err
+	}
+	exported, err = measure(sdktrace.WithBatcher(exp, sdktrace.WithBlocking())) // Shutdown closes exp
 	if err != nil {
 		return 0, 0, fmt.Errorf("export: %w", err)
 	}

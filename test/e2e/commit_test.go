@@ -38,18 +38,17 @@ func TestAFailedCommitChangesNothingAndSaysSo(t *testing.T) {
 		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()`)
 
 	opPath := "/api/v1/projects/" + p.ID + "/operations/" + op.ID
-	for _, call := range []struct{ method, path, body string }{
+	for _, call := range []struct {
+		method, path string
+		body         any
+	}{
 		{"POST", opPath + "/progress", `{"percent":50,"message":"never stored"}`},
 		{"POST", opPath + "/progress", `{"percent":60}`}, // again, after the first failure
-		{"POST", opPath + "/cancel", ""},
+		{"POST", opPath + "/cancel", nil},
 		{"PATCH", "/api/v1/projects/" + p.ID, `{"name":"renamed"}`},
-		{"DELETE", "/api/v1/projects/" + p.ID, ""},
+		{"DELETE", "/api/v1/projects/" + p.ID, nil},
 	} {
-		var body any
-		if call.body != "" {
-			body = call.body
-		}
-		res := app.Do(call.method, call.path, alice, body)
+		res := app.Do(call.method, call.path, alice, call.body)
 		if res.Status != http.StatusInternalServerError {
 			t.Fatalf("%s %s with commits refused: %d %s", call.method, call.path, res.Status, res.Body)
 		}

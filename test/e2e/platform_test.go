@@ -103,17 +103,16 @@ func TestHealth(t *testing.T) {
 	}
 	// API calls get a 503 once HTTP_REQUEST_TIMEOUT has passed, not a
 	// request held open: the database driver has no read timeout of its own.
-	for _, call := range []struct{ method, path, body string }{
-		{"GET", "/api/v1/projects/" + p.ID, ""},
+	for _, call := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/projects/" + p.ID, nil},
 		{"POST", "/api/v1/projects", `{"name":"while frozen"}`},
-		{"GET", "/api/v1/projects", ""},
+		{"GET", "/api/v1/projects", nil},
 	} {
 		start = time.Now()
-		var body any
-		if call.body != "" {
-			body = call.body
-		}
-		res = app.Do(call.method, call.path, alice, body)
+		res = app.Do(call.method, call.path, alice, call.body)
 		elapsed = time.Since(start)
 		if res.Status != http.StatusServiceUnavailable {
 			t.Fatalf("%s %s with a hanging database: %d %s", call.method, call.path, res.Status, res.Body)
