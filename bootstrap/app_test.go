@@ -9,6 +9,8 @@ import (
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/adapters/postgres"
 	appoperation "github.com/scoped-api/foundation/application/operation"
+	"github.com/scoped-api/foundation/application/operation/streaming"
+	appproject "github.com/scoped-api/foundation/application/project"
 	portsoperation "github.com/scoped-api/foundation/ports/operation"
 	portsproject "github.com/scoped-api/foundation/ports/project"
 	"github.com/scoped-api/foundation/ports/shared"
@@ -42,10 +44,12 @@ func TestGraphIsComplete(t *testing.T) {
 func TestContextInternalsArePrivate(t *testing.T) {
 	private := map[string]fx.Option{
 		"project repository":   fx.Invoke(func(portsproject.Repository) {}),
-		"project use cases":    fx.Invoke(func(portsproject.Service) {}),
+		"project use cases":    fx.Invoke(func(*appproject.Service) {}),
+		"project gate":         fx.Invoke(func(*appproject.Gate) {}),
 		"operation repository": fx.Invoke(func(portsoperation.Repository) {}),
-		"operation use cases":  fx.Invoke(func(portsoperation.Service) {}),
-		"operation hub":        fx.Invoke(func(*appoperation.Hub) {}),
+		"operation use cases":  fx.Invoke(func(*appoperation.Service) {}),
+		"operation streams":    fx.Invoke(func(*streaming.Streams) {}),
+		"operation hub":        fx.Invoke(func(*streaming.Hub) {}),
 	}
 	for name, use := range private {
 		err := fx.ValidateApp(graph(t, use)...)

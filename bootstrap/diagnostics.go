@@ -12,38 +12,21 @@ import (
 )
 
 // DiagnosticsModule serves GET /api/v1/projects/{project_id}/info. Its
-// operation and stream figures come from ports the operation context
-// provides (portsdiagnostics.OperationCounts and Streams); until that
-// context is deployed they are reported as unavailable.
+// operation and stream figures come from the port the operation context
+// provides (portsdiagnostics.Operations).
 var DiagnosticsModule = fx.Module("diagnostics",
 	fx.Provide(
 		fx.Private,
-		fx.Annotate(newDiagnostics, fx.As(new(portsdiagnostics.Service))),
+		newDiagnostics,
 	),
 	fx.Provide(
 		fx.Annotate(httpdiagnostics.NewHandler, fx.As(new(httpkit.Routes)), fx.ResultTags(`group:"routes"`)),
 	),
 )
 
-type diagnosticsIn struct {
-	fx.In
-	Config     Config
-	Gate       shared.ProjectGate
-	Clock      shared.Clock
-	Slow       *observability.SlowStatements
-	Operations portsdiagnostics.OperationCounts `optional:"true"`
-	Streams    portsdiagnostics.Streams         `optional:"true"`
-}
-
-func newDiagnostics(in diagnosticsIn) *appdiagnostics.Service {
-	return appdiagnostics.NewService(appdiagnostics.Sources{
-		Gate:           in.Gate,
-		Clock:          in.Clock,
-		SlowStatements: in.Slow,
-		Operations:     in.Operations,
-		Streams:        in.Streams,
-	}, appdiagnostics.Settings{
+func newDiagnostics(cfg Config, clock shared.Clock, slow *observability.SlowStatements, operations portsdiagnostics.Operations) *appdiagnostics.Service {
+	return appdiagnostics.NewService(clock, slow, operations, appdiagnostics.Settings{
 		SlowStatementWindow:    observability.SlowStatementWindow,
-		SlowStatementThreshold: in.Config.OTel.SlowQueryThreshold,
+		SlowStatementThreshold: cfg.OTel.SlowQueryThreshold,
 	})
 }

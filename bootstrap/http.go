@@ -18,6 +18,7 @@ import (
 	"github.com/scoped-api/foundation/adapters/http/health"
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/adapters/http/middleware"
+	"github.com/scoped-api/foundation/ports/shared"
 )
 
 // Version is the API's version, shown in the API document.
@@ -46,11 +47,12 @@ func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
 }
 
 // newEngine builds the router with the middleware in the one order that
-// holds: the correlation id first (everything logs it), the scope (route
-// and project, which the sampler reads), tracing and metrics, the access
-// log around everything below it (so it sees panics as 500s), then
-// recovery, the headers every response carries, CORS, the body limit and
-// the JSON media type check.
+// holds: the request's record first (its correlation id, which everything
+// logs, its route and project, which the sampler reads), tracing and
+// metrics, the access log around everything below it (so it sees panics as
+// 500s), then recovery, the headers every response carries, the request's
+// deadline, CORS, the body limit and the JSON media type check. The API's
+// own middleware (authentication, then the project gate) is in newAPI.
 func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
@@ -59,10 +61,7 @@ func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	engine.RedirectTrailingSlash = false
 	engine.RedirectFixedPath = false
 
-	engine.Use(
-		middleware.Correlation(log),
-		middleware.Scope(),
-	)
+	engine.Use(middleware.RequestRecord(log))
 	engine.Use(tel.Tracing...)
 	engine.Use(tel.Metrics...)
 	engine.Use(
@@ -90,6 +89,8 @@ type apiIn struct {
 	Config   Config
 	Engine   *gin.Engine
 	Verifier middleware.TokenVerifier
+	Tickets  middleware.TicketRedeemer
+	Gate     shared.ProjectGate
 	Log      *zap.Logger
 	Routes   []httpkit.Routes `group:"routes"`
 	Checks   []health.Check   `group:"readiness"`
@@ -103,7 +104,7 @@ func newAPI(in apiIn) huma.API {
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
 		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
 	})
-	api.UseMiddleware(middleware.Authenticate(api, in.Verifier), middleware.ScopeSubject)
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets), middleware.ProjectAccess(api, in.Gate))
 	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
 	for _, r := range in.Routes {
 		r.Register(api)

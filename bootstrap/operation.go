@@ -10,12 +10,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
+	"github.com/scoped-api/foundation/adapters/http/middleware"
 	httpoperation "github.com/scoped-api/foundation/adapters/http/operation"
 	"github.com/scoped-api/foundation/adapters/inproc"
 	memoperation "github.com/scoped-api/foundation/adapters/memory/operation"
 	pgoperation "github.com/scoped-api/foundation/adapters/postgres/operation"
 	redisoperation "github.com/scoped-api/foundation/adapters/redis/operation"
+	workeroperation "github.com/scoped-api/foundation/adapters/worker/operation"
 	appoperation "github.com/scoped-api/foundation/application/operation"
+	"github.com/scoped-api/foundation/application/operation/streaming"
 	portsdiagnostics "github.com/scoped-api/foundation/ports/diagnostics"
 	portsoperation "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/ports/shared"
@@ -23,26 +26,28 @@ import (
 
 // OperationModule is the operation bounded context: operations, their
 // events (stored with each change in an outbox, numbered and published by
-// the relay), the hub that fans them out to this instance's streams, and
-// the routes. Events travel through Redis when REDIS_URL is set, inside the
-// process otherwise.
+// the relay worker), the streams that fan them out to this instance's
+// clients, and the routes. Events travel through Redis when REDIS_URL is
+// set, inside the process otherwise.
 var OperationModule = fx.Module("operation",
 	fx.Provide(
 		fx.Private,
 		fx.Annotate(pgoperation.NewRepository, fx.As(new(portsoperation.Repository))),
-		pgoperation.NewEventLog,
+		fx.Annotate(pgoperation.NewEventLog, fx.As(new(portsoperation.EventLog)), fx.As(new(portsoperation.RelayStore))),
 		newOperationBus,
 		newTicketStore,
 		newHub,
 		newRelay,
+		fx.Annotate(func(r *workeroperation.Relay) *workeroperation.Relay { return r }, fx.As(new(portsoperation.RelayTrigger))),
 		newOperationService,
+		newStreams,
 		newOperationHandler,
 	),
 	fx.Provide(
 		fx.Annotate(func(h *httpoperation.Handler) httpkit.Routes { return h }, fx.ResultTags(`group:"routes"`)),
+		fx.Annotate(func(h *httpoperation.Handler) *httpoperation.Handler { return h }, fx.As(new(middleware.TicketRedeemer))),
 		fx.Annotate(pgoperation.Migrations, fx.ResultTags(`group:"migrations"`)),
-		fx.Annotate(newOperationDiagnostics,
-			fx.As(new(portsdiagnostics.OperationCounts)), fx.As(new(portsdiagnostics.Streams))),
+		fx.Annotate(inproc.NewOperationFigures, fx.As(new(portsdiagnostics.Operations))),
 	),
 	fx.Invoke(runOperations),
 )
@@ -61,9 +66,9 @@ func newTicketStore(r Redis, cfg Config) portsoperation.TicketStore {
 	return redisoperation.NewTicketStore(r.Client, cfg.Redis.KeyPrefix)
 }
 
-func newHub(cfg Config, store *pgoperation.EventLog, metrics shared.StreamMetrics, log *zap.Logger) *appoperation.Hub {
+func newHub(cfg Config, store portsoperation.RelayStore, metrics shared.StreamMetrics, log *zap.Logger) *streaming.Hub {
 	l := log.Named("events")
-	return appoperation.NewHub(store, metrics, appoperation.HubSettings{
+	return streaming.NewHub(store, metrics, streaming.HubSettings{
 		Buffer:               cfg.Streams.SubscriberBuffer,
 		MaxStreamsPerSubject: cfg.Streams.MaxStreamsPerSubject,
 		OnError: func(err error) {
@@ -72,15 +77,13 @@ func newHub(cfg Config, store *pgoperation.EventLog, metrics shared.StreamMetric
 	})
 }
 
-func newRelay(cfg Config, store *pgoperation.EventLog, bus portsoperation.Bus, clock shared.Clock, metrics shared.StreamMetrics, log *zap.Logger) *appoperation.Relay {
+func newRelay(cfg Config, log *zap.Logger) *workeroperation.Relay {
 	l := log.Named("relay")
 	var mu sync.Mutex
 	var lastLogged time.Time
-	return appoperation.NewRelay(store, bus, clock, metrics, appoperation.RelaySettings{
-		Interval:  cfg.Streams.RelayInterval,
-		Batch:     cfg.Streams.RelayBatch,
-		Linger:    cfg.Streams.RelayLinger,
-		Retention: cfg.Streams.HistoryRetention,
+	return workeroperation.NewRelay(workeroperation.RelaySettings{
+		Interval: cfg.Streams.RelayInterval,
+		Linger:   cfg.Streams.RelayLinger,
 		// Pruning often enough that a short retention (in tests) is honoured.
 		PruneEvery: min(cfg.Streams.HistoryRetention, time.Minute),
 		OnError: func(err error) {
@@ -100,32 +103,47 @@ type operationServiceIn struct {
 	fx.In
 	Config  Config
 	Repo    portsoperation.Repository
-	Log     *pgoperation.EventLog
-	Tickets portsoperation.TicketStore
-	Gate    shared.ProjectGate
+	Log     portsoperation.EventLog
+	Relay   portsoperation.RelayStore
+	Bus     portsoperation.Bus
+	Trigger portsoperation.RelayTrigger
+	Hub     *streaming.Hub
 	Clock   shared.Clock
 	IDs     shared.IDGenerator
-	Hub     *appoperation.Hub
-	Relay   *appoperation.Relay
+	Metrics shared.StreamMetrics
 }
 
-func newOperationService(in operationServiceIn) portsoperation.Service {
+func newOperationService(in operationServiceIn) *appoperation.Service {
 	return appoperation.NewService(appoperation.Deps{
-		Repo: in.Repo, Log: in.Log, Tickets: in.Tickets, Gate: in.Gate, Clock: in.Clock, IDs: in.IDs, Hub: in.Hub, Relay: in.Relay,
-	}, appoperation.Settings{TicketTTL: in.Config.Streams.TicketTTL})
+		Repo: in.Repo, Log: in.Log, Relay: in.Relay, Bus: in.Bus, Trigger: in.Trigger, Hub: in.Hub,
+		Clock: in.Clock, IDs: in.IDs, Metrics: in.Metrics,
+	}, appoperation.Settings{Batch: in.Config.Streams.RelayBatch, Retention: in.Config.Streams.HistoryRetention})
 }
 
-func newOperationHandler(cfg Config, svc portsoperation.Service) *httpoperation.Handler {
-	return httpoperation.NewHandler(svc, httpoperation.StreamSettings{
+type streamsIn struct {
+	fx.In
+	Config  Config
+	Hub     *streaming.Hub
+	Repo    portsoperation.Repository
+	Log     portsoperation.EventLog
+	Tickets portsoperation.TicketStore
+	Trigger portsoperation.RelayTrigger
+	Clock   shared.Clock
+}
+
+func newStreams(in streamsIn) *streaming.Streams {
+	return streaming.NewStreams(streaming.Deps{
+		Hub: in.Hub, Repo: in.Repo, Log: in.Log, Tickets: in.Tickets, Trigger: in.Trigger, Clock: in.Clock,
+	}, in.Config.Streams.TicketTTL)
+}
+
+func newOperationHandler(cfg Config, svc *appoperation.Service, streams *streaming.Streams) *httpoperation.Handler {
+	return httpoperation.NewHandler(svc, streams, httpoperation.StreamSettings{
 		Keepalive:    cfg.Streams.Keepalive,
 		MaxDuration:  cfg.Streams.MaxDuration,
 		Retry:        cfg.Streams.Retry,
 		WriteTimeout: cfg.Streams.WriteTimeout,
 	})
-}
-
-func newOperationDiagnostics(svc portsoperation.Service) *inproc.OperationDiagnostics {
-	return inproc.NewOperationDiagnostics(svc)
 }
 
 type operationRunIn struct {
@@ -134,8 +152,9 @@ type operationRunIn struct {
 	Config   Config
 	Migrated Migrated
 	Server   *Server
-	Hub      *appoperation.Hub
-	Relay    *appoperation.Relay
+	Hub      *streaming.Hub
+	Relay    *workeroperation.Relay
+	Service  *appoperation.Service
 	Bus      portsoperation.Bus
 	Handler  *httpoperation.Handler
 	Log      *zap.Logger
@@ -159,7 +178,7 @@ func runOperations(in operationRunIn) {
 			relayDone.Add(1)
 			go func() {
 				defer relayDone.Done()
-				in.Relay.Run(ctx)
+				in.Relay.Run(ctx, in.Service)
 			}()
 			return nil
 		},

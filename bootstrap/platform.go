@@ -16,14 +16,13 @@ import (
 )
 
 // PlatformModule provides what every context shares: the logger, the
-// database (pinged and migrated at start), the clock, IDs and transactions.
+// database (pinged and migrated at start), the clock and IDs.
 var PlatformModule = fx.Module("platform",
 	fx.Provide(
 		NewLogger,
 		NewDatabase,
 		newMigrator,
 		newMigrated,
-		fx.Annotate(postgres.NewTxRunner, fx.As(new(shared.TxRunner))),
 		func() shared.Clock { return system.Clock{} },
 		func() shared.IDGenerator { return system.UUIDv7{} },
 		fx.Annotate(databaseCheck, fx.ResultTags(`group:"readiness"`)),

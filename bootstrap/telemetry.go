@@ -63,6 +63,7 @@ func NewTelemetry(lc fx.Lifecycle, cfg Config, log *zap.Logger, budget *stopBudg
 		SamplerRatio:         c.SamplerRatio,
 		AlwaysSampleProjects: c.AlwaysProjects,
 		NeverSampleRoutes:    neverSampled,
+		ScopeOf:              requestScope,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -82,6 +83,16 @@ func NewTelemetry(lc fx.Lifecycle, cfg Config, log *zap.Logger, budget *stopBudg
 		},
 	})
 	return tel, nil
+}
+
+// requestScope is what telemetry attributes a unit of work by: the HTTP
+// request's record, the one place its identity is kept.
+func requestScope(ctx context.Context) observability.Scope {
+	r := httpkit.RequestOf(ctx)
+	if r == nil {
+		return observability.Scope{}
+	}
+	return observability.Scope{CorrelationID: r.CorrelationID(), Route: r.Route(), Project: r.ProjectID(), Subject: r.Subject()}
 }
 
 // HTTPTelemetry is what the HTTP module installs; newEngine decides where.

@@ -19,6 +19,10 @@ import (
 	"github.com/scoped-api/foundation/test/testkit"
 )
 
+// scopeKey carries the scope a unit of work is attributed by, as the HTTP
+// adapter's request record would.
+type scopeKey struct{}
+
 // TestInstrumentRedis: the seam the operation context will call traces
 // every command (in the caller's trace, with its scope, without its
 // arguments) and exports the real pool statistics.
@@ -28,6 +32,10 @@ func TestInstrumentRedis(t *testing.T) {
 		ServiceName: "redis-seam", Endpoint: rcv.Endpoint, Protocol: observability.ProtocolGRPC,
 		ExportTimeout: time.Second, ScheduleDelay: 50 * time.Millisecond,
 		Sampler: "parentbased_always_on", SamplerRatio: 1,
+		ScopeOf: func(ctx context.Context) observability.Scope {
+			s, _ := ctx.Value(scopeKey{}).(observability.Scope)
+			return s
+		},
 	}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,7 @@ func TestInstrumentRedis(t *testing.T) {
 	}
 
 	project := kernel.ProjectIDFrom(uuid.Must(uuid.NewV7()))
-	ctx = kernel.WithWorkScope(ctx, &kernel.WorkScope{CorrelationID: "redis-corr", Project: project})
+	ctx = context.WithValue(ctx, scopeKey{}, observability.Scope{CorrelationID: "redis-corr", Project: project})
 	ctx, parent := tel.TracerProvider().Tracer("test").Start(ctx, "work")
 	key := testkit.RandomName("telemetry_test_")
 	for i := range 20 {

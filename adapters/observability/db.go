@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/ports/diagnostics"
 )
 
@@ -29,6 +28,7 @@ type DBObserver struct {
 	now       func() time.Time
 	duration  metric.Float64Histogram
 	slow      metric.Int64Counter
+	scopeOf   ScopeFunc
 	opSets    map[string]metric.MeasurementOption
 	scoped    metric.MeasurementOption
 	unscoped  metric.MeasurementOption
@@ -51,7 +51,7 @@ func (t *Telemetry) NewDBObserver(system string, threshold time.Duration, store 
 	}
 	sys := attribute.String("db.system.name", system)
 	o := &DBObserver{
-		threshold: threshold, log: log.Named("db"), store: store, now: time.Now,
+		threshold: threshold, log: log.Named("db"), store: store, now: time.Now, scopeOf: t.scopeOf,
 		duration: duration, slow: slow, opSets: map[string]metric.MeasurementOption{},
 		scoped:   metric.WithAttributeSet(attribute.NewSet(sys, attribute.Bool("scoped", true))),
 		unscoped: metric.WithAttributeSet(attribute.NewSet(sys, attribute.Bool("scoped", false))),
@@ -70,14 +70,14 @@ func (o *DBObserver) Observe(ctx context.Context, sql string, d time.Duration) {
 		return
 	}
 	text := NormalizeCached(sql)
-	sc := kernel.WorkScopeFrom(ctx)
+	sc := o.scopeOf(ctx)
 	fields := []zap.Field{
 		zap.Duration("duration", d),
 		zap.String("operation", op),
 		zap.String("statement", text),
 	}
 	var correlation string
-	if sc != nil && sc.CorrelationID != "" {
+	if sc.CorrelationID != "" {
 		correlation = sc.CorrelationID
 		fields = append(fields, zap.String("correlation_id", correlation))
 	}
@@ -85,7 +85,7 @@ func (o *DBObserver) Observe(ctx context.Context, sql string, d time.Duration) {
 	if traceID != "" {
 		fields = append(fields, zap.String("trace_id", traceID))
 	}
-	if sc == nil || sc.Project.IsZero() {
+	if sc.Project.IsZero() {
 		o.slow.Add(ctx, 1, o.unscoped)
 		o.log.Warn("slow statement", fields...)
 		return

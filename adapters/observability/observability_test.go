@@ -41,7 +41,7 @@ func TestProjectSampler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewProjectSampler(base, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"}, nil, nil)
+	s := NewProjectSampler(base, testScope, []kernel.ProjectID{listed}, []string{"/health/ready", "/metrics"}, nil, nil)
 	yes, no := true, false
 	cases := []struct {
 		name    string
@@ -63,7 +63,7 @@ func TestProjectSampler(t *testing.T) {
 		if c.parent != nil {
 			ctx = parentContext(*c.parent)
 		}
-		ctx = kernel.WithWorkScope(ctx, &kernel.WorkScope{Route: c.route, Project: c.project})
+		ctx = withScope(ctx, Scope{Route: c.route, Project: c.project})
 		got := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: trace.TraceID{9}, Name: "x"})
 		if got.Decision != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got.Decision, c.want)
@@ -269,20 +269,20 @@ func TestSlowStatementsAreBoundedAndScoped(t *testing.T) {
 	add(q, alice, "other project")
 	c.now = c.now.Add(40 * time.Minute) // "old" is now 70 minutes old
 	add(p, alice, "new")
-	got := s.Recent(p, alice, time.Time{})
+	got := s.Recent(kernel.GrantProjectAccess(alice, p), time.Time{})
 	if len(got) != 2 || got[0].Statement != "new" || got[1].Statement != "mid" {
 		t.Fatalf("recent: %+v", got)
 	}
-	if got := s.Recent(p, bob, time.Time{}); len(got) != 1 || got[0].Statement != "bob's" {
+	if got := s.Recent(kernel.GrantProjectAccess(bob, p), time.Time{}); len(got) != 1 || got[0].Statement != "bob's" {
 		t.Fatalf("bob's view: %+v", got)
 	}
-	if got := s.Recent(p, alice, c.now); len(got) != 1 {
+	if got := s.Recent(kernel.GrantProjectAccess(alice, p), c.now); len(got) != 1 {
 		t.Fatalf("since now: %+v", got)
 	}
 	for i := range maxSlowPerProject + 20 {
 		add(q, alice, "s"+string(rune('a'+i%26)))
 	}
-	if got := s.Recent(q, alice, time.Time{}); len(got) != maxSlowPerProject {
+	if got := s.Recent(kernel.GrantProjectAccess(alice, q), time.Time{}); len(got) != maxSlowPerProject {
 		t.Fatalf("per-project cap: %d", len(got))
 	}
 	// Past the project cap, the stalest project goes first.
@@ -370,23 +370,29 @@ func scrapeText(t *testing.T, tel *Telemetry) string {
 	return string(b)
 }
 
-func TestScopeFromNothing(t *testing.T) {
-	if kernel.WorkScopeFrom(context.Background()) != nil {
+type scopeKey struct{}
+
+// withScope and testScope stand in for the HTTP adapter's request record.
+func withScope(ctx context.Context, s Scope) context.Context {
+	return context.WithValue(ctx, scopeKey{}, s)
+}
+
+func testScope(ctx context.Context) Scope {
+	s, _ := ctx.Value(scopeKey{}).(Scope)
+	return s
+}
+
+func TestNoScopeAndNoTrace(t *testing.T) {
+	if (noScope(context.Background()) != Scope{}) {
 		t.Fatal("a scope from nowhere")
-	}
-	//nolint:staticcheck // a nil context is what the helper guards against
-	if kernel.WorkScopeFrom(nil) != nil {
-		t.Fatal("nil context")
-	}
-	p := newProject()
-	if got, ok := kernel.ProjectOf(kernel.WithWorkScope(context.Background(), &kernel.WorkScope{Project: p})); !ok || got != p {
-		t.Fatal("project")
-	}
-	if _, ok := kernel.ProjectOf(context.Background()); ok {
-		t.Fatal("no project")
 	}
 	if TraceID(context.Background()) != "" {
 		t.Fatal("a trace id from nowhere")
+	}
+	// A sampler without a scope reader lets the base decide alone.
+	s := NewProjectSampler(sdktrace.NeverSample(), nil, []kernel.ProjectID{newProject()}, nil, nil, nil)
+	if d := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background()}).Decision; d != sdktrace.Drop {
+		t.Fatalf("no scope reader: %v", d)
 	}
 }
 
@@ -394,9 +400,9 @@ func TestSamplerShedsWhileExportsFail(t *testing.T) {
 	failing := true
 	listed := newProject()
 	c := &clock{now: time.Unix(1000, 0)}
-	s := NewProjectSampler(sdktrace.AlwaysSample(), []kernel.ProjectID{listed}, nil, func() bool { return failing }, NewTrickle(time.Second, c.Now))
+	s := NewProjectSampler(sdktrace.AlwaysSample(), testScope, []kernel.ProjectID{listed}, nil, func() bool { return failing }, NewTrickle(time.Second, c.Now))
 	root := func() sdktrace.SamplingDecision {
-		ctx := kernel.WithWorkScope(context.Background(), &kernel.WorkScope{Project: listed})
+		ctx := withScope(context.Background(), Scope{Project: listed})
 		return s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx}).Decision
 	}
 	if root() != sdktrace.RecordAndSample {
@@ -423,7 +429,7 @@ func TestSamplerShedsWhileExportsFail(t *testing.T) {
 		t.Fatal("one trace a second")
 	}
 	// An HTTP request has been admitted by the adapter already.
-	http := kernel.WithWorkScope(context.Background(), &kernel.WorkScope{Route: "/api/v1/projects"})
+	http := withScope(context.Background(), Scope{Route: "/api/v1/projects"})
 	if d := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: http}).Decision; d != sdktrace.RecordAndSample {
 		t.Fatalf("an admitted HTTP request: %v", d)
 	}

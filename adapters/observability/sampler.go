@@ -54,20 +54,25 @@ func IsRatioSampler(name string) bool {
 // drop them anyway), while the trickle keeps probing for the recovery.
 type projectSampler struct {
 	base    sdktrace.Sampler
+	scopeOf ScopeFunc
 	always  map[kernel.ProjectID]struct{}
 	never   map[string]struct{}
 	shed    func() bool
 	trickle *Trickle
 }
 
-// NewProjectSampler wraps base; neverRoutes are route templates; shed, when
-// not nil, tells whether exports are failing, and trickle then admits the
-// few new traces still recorded.
-func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID, neverRoutes []string, shed func() bool, trickle *Trickle) sdktrace.Sampler {
+// NewProjectSampler wraps base; scopeOf reads a span's route and project
+// (nil reads none); neverRoutes are route templates; shed, when not nil,
+// tells whether exports are failing, and trickle then admits the few new
+// traces still recorded.
+func NewProjectSampler(base sdktrace.Sampler, scopeOf ScopeFunc, alwaysProjects []kernel.ProjectID, neverRoutes []string, shed func() bool, trickle *Trickle) sdktrace.Sampler {
 	if trickle == nil {
 		trickle = NewTrickle(time.Second, time.Now)
 	}
-	s := projectSampler{base: base, always: map[kernel.ProjectID]struct{}{}, never: map[string]struct{}{},
+	if scopeOf == nil {
+		scopeOf = noScope
+	}
+	s := projectSampler{base: base, scopeOf: scopeOf, always: map[kernel.ProjectID]struct{}{}, never: map[string]struct{}{},
 		shed: shed, trickle: trickle}
 	for _, p := range alwaysProjects {
 		s.always[p] = struct{}{}
@@ -81,8 +86,8 @@ func NewProjectSampler(base sdktrace.Sampler, alwaysProjects []kernel.ProjectID,
 func (s projectSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	psc := trace.SpanContextFromContext(p.ParentContext)
 	drop := sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
-	sc := kernel.WorkScopeFrom(p.ParentContext)
-	if sc != nil {
+	sc := s.scopeOf(p.ParentContext)
+	if sc.Route != "" {
 		if _, ok := s.never[sc.Route]; ok {
 			return drop
 		}
@@ -98,11 +103,11 @@ func (s projectSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sam
 		}
 		// An HTTP request was already admitted (or not) by the HTTP
 		// adapter, which asks Telemetry.Admit before it starts a span.
-		if (sc == nil || sc.Route == "") && !s.trickle.Allow() {
+		if sc.Route == "" && !s.trickle.Allow() {
 			return drop
 		}
 	}
-	if sc != nil && !sc.Project.IsZero() {
+	if !sc.Project.IsZero() {
 		if _, ok := s.always[sc.Project]; ok {
 			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: psc.TraceState()}
 		}

@@ -87,9 +87,10 @@ func prune(recs []slowRecord, cutoff time.Time) []slowRecord {
 	return append([]slowRecord(nil), recs[i:]...)
 }
 
-// Recent returns project's statements run by subject since the given time
-// (and within the window), newest first.
-func (s *SlowStatements) Recent(project kernel.ProjectID, subject kernel.Subject, since time.Time) []diagnostics.SlowStatement {
+// Recent returns the statements run in the access's project by its
+// subject since the given time (and within the window), newest first.
+func (s *SlowStatements) Recent(access kernel.ProjectAccess, since time.Time) []diagnostics.SlowStatement {
+	project, subject := access.Project(), access.Subject()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cutoff := s.now().Add(-SlowStatementWindow); since.Before(cutoff) {

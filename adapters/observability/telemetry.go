@@ -71,6 +71,9 @@ type Settings struct {
 	// address is dialled (30 s when zero).
 	ErrorLogInterval time.Duration
 	ProbeInterval    time.Duration
+	// ScopeOf reads the scope of a unit of work, which the sampler,
+	// every span and the slow-statement log are attributed by; nil reads none.
+	ScopeOf ScopeFunc
 }
 
 // TracesURL is the URL traces are sent to, or "" when none is configured:
@@ -134,6 +137,7 @@ type Telemetry struct {
 	probeAddr  string
 	exporting  bool
 	trickle    *Trickle
+	scopeOf    ScopeFunc
 
 	mu          sync.Mutex
 	stopProbe   context.CancelFunc
@@ -150,12 +154,16 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	if s.ProbeInterval <= 0 {
 		s.ProbeInterval = 30 * time.Second
 	}
+	if s.ScopeOf == nil {
+		s.ScopeOf = noScope
+	}
 	log = log.Named("telemetry")
 	t := &Telemetry{
 		settings:   s,
 		log:        log,
 		health:     newHealth(time.Now),
 		trickle:    NewTrickle(time.Second, time.Now),
+		scopeOf:    s.ScopeOf,
 		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 	}
 	errs := newRateLimited(log, "telemetry error", s.ErrorLogInterval, time.Now)
@@ -221,8 +229,8 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	)
 	t.sdkTP = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(NewProjectSampler(base, s.AlwaysSampleProjects, s.NeverSampleRoutes, t.health.failing, t.trickle)),
-		sdktrace.WithSpanProcessor(scopeAttributes{}),
+		sdktrace.WithSampler(NewProjectSampler(base, s.ScopeOf, s.AlwaysSampleProjects, s.NeverSampleRoutes, t.health.failing, t.trickle)),
+		sdktrace.WithSpanProcessor(scopeAttributes{scopeOf: s.ScopeOf}),
 		sdktrace.WithSpanProcessor(bsp),
 	)
 	t.tp = t.sdkTP
@@ -382,10 +390,10 @@ func TraceID(ctx context.Context) string {
 // scopeAttributes copies the unit of work's correlation id, caller and
 // project onto every span as it starts, so HTTP, SQL and Redis spans all
 // carry them without each instrumentation knowing about scopes.
-type scopeAttributes struct{}
+type scopeAttributes struct{ scopeOf ScopeFunc }
 
-func (scopeAttributes) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
-	annotate(parent, s)
+func (a scopeAttributes) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
+	annotate(a.scopeOf(parent), s)
 }
 func (scopeAttributes) OnEnd(sdktrace.ReadOnlySpan)      {}
 func (scopeAttributes) Shutdown(context.Context) error   { return nil }

@@ -1,39 +1,57 @@
+// Package diagnostics answers what is going on in one project: its slow
+// statements, its operations and its event streams.
 package diagnostics
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/scoped-api/foundation/domain/kernel"
 	ports "github.com/scoped-api/foundation/ports/diagnostics"
+	"github.com/scoped-api/foundation/ports/shared"
 )
 
-// ProjectInfo gathers the diagnostics of a project the caller can see; a
-// project they cannot see is not found, exactly as everywhere else.
-func (s *Service) ProjectInfo(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (ports.ProjectInfo, error) {
-	if err := s.src.Gate.Visible(ctx, subject, project); err != nil {
+// Settings are the figures the info endpoint reports alongside the records.
+type Settings struct {
+	SlowStatementWindow    time.Duration
+	SlowStatementThreshold time.Duration
+}
+
+// Service holds the diagnostics use case.
+type Service struct {
+	clock      shared.Clock
+	slow       ports.SlowStatementLog
+	operations ports.Operations
+	settings   Settings
+}
+
+// NewService returns the diagnostics use case; every dependency is required.
+func NewService(clock shared.Clock, slow ports.SlowStatementLog, operations ports.Operations, settings Settings) *Service {
+	if clock == nil || slow == nil || operations == nil {
+		panic("diagnostics.NewService: nil dependency")
+	}
+	return &Service{clock: clock, slow: slow, operations: operations, settings: settings}
+}
+
+var errNoScope = errors.New("diagnostics: use case called without an access")
+
+// ProjectInfo gathers the diagnostics of the project the access is for.
+func (s *Service) ProjectInfo(ctx context.Context, access kernel.ProjectAccess) (ports.ProjectInfo, error) {
+	if access.IsZero() {
+		return ports.ProjectInfo{}, errNoScope
+	}
+	figures, err := s.operations.Figures(ctx, access)
+	if err != nil {
 		return ports.ProjectInfo{}, err
 	}
-	now := s.src.Clock.Now()
-	info := ports.ProjectInfo{
-		ProjectID:              project,
+	now := s.clock.Now()
+	return ports.ProjectInfo{
+		ProjectID:              access.Project(),
 		GeneratedAt:            now,
 		SlowStatementWindow:    s.settings.SlowStatementWindow,
 		SlowStatementThreshold: s.settings.SlowStatementThreshold,
-		SlowStatements:         s.src.SlowStatements.Recent(project, subject, now.Add(-s.settings.SlowStatementWindow)),
-	}
-	if s.src.Operations != nil {
-		counts, err := s.src.Operations.CountByStatus(ctx, subject, project)
-		if err != nil {
-			return ports.ProjectInfo{}, err
-		}
-		info.Operations = &ports.OperationSummary{ByStatus: counts}
-	}
-	if s.src.Streams != nil {
-		streams, err := s.src.Streams.StreamSummary(ctx, subject, project)
-		if err != nil {
-			return ports.ProjectInfo{}, err
-		}
-		info.Streams = &streams
-	}
-	return info, nil
+		SlowStatements:         s.slow.Recent(access, now.Add(-s.settings.SlowStatementWindow)),
+		Operations:             figures,
+	}, nil
 }

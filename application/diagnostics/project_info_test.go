@@ -12,74 +12,65 @@ import (
 	ports "github.com/scoped-api/foundation/ports/diagnostics"
 )
 
-type gate struct{ owner kernel.Subject }
-
-func (g gate) Visible(_ context.Context, s kernel.Subject, _ kernel.ProjectID) error {
-	if s != g.owner {
-		return kernel.NotFound("project.not_found", "project not found")
-	}
-	return nil
-}
-
 type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }
 
-type slowLog struct{ since time.Time }
+type slowLog struct {
+	access kernel.ProjectAccess
+	since  time.Time
+}
 
-func (l *slowLog) Recent(_ kernel.ProjectID, _ kernel.Subject, since time.Time) []ports.SlowStatement {
-	l.since = since
+func (l *slowLog) Recent(access kernel.ProjectAccess, since time.Time) []ports.SlowStatement {
+	l.access, l.since = access, since
 	return []ports.SlowStatement{{Statement: "SELECT ?"}}
 }
 
-type ops struct{ err error }
-
-func (o ops) CountByStatus(context.Context, kernel.Subject, kernel.ProjectID) (map[string]int64, error) {
-	return map[string]int64{"running": 2, "succeeded": 5}, o.err
+type ops struct {
+	calls int
+	err   error
 }
 
-type streams struct{ err error }
-
-func (s streams) StreamSummary(context.Context, kernel.Subject, kernel.ProjectID) (ports.StreamSummary, error) {
-	if s.err != nil {
-		return ports.StreamSummary{}, s.err
-	}
-	return ports.StreamSummary{Connected: 3, LastEventID: "42"}, nil
+func (o *ops) Figures(context.Context, kernel.ProjectAccess) (ports.OperationFigures, error) {
+	o.calls++
+	return ports.OperationFigures{ByStatus: map[string]int64{"running": 2, "succeeded": 5}, ConnectedStreams: 3, LastEventID: "42"}, o.err
 }
 
 func TestProjectInfo(t *testing.T) {
 	alice, _ := kernel.ParseSubject("alice")
-	bob, _ := kernel.ParseSubject("bob")
 	id := kernel.ProjectIDFrom(uuid.Must(uuid.NewV7()))
+	access := kernel.GrantProjectAccess(alice, id)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	log := &slowLog{}
 	settings := Settings{SlowStatementWindow: time.Hour, SlowStatementThreshold: 200 * time.Millisecond}
+	figures := &ops{}
 
-	// Only the slow-statement log is there: the rest is reported unavailable.
-	svc := NewService(Sources{Gate: gate{alice}, Clock: fixedClock(now), SlowStatements: log}, settings)
-	info, err := svc.ProjectInfo(context.Background(), alice, id)
-	if err != nil || info.ProjectID != id || len(info.SlowStatements) != 1 || info.Operations != nil || info.Streams != nil ||
+	svc := NewService(fixedClock(now), log, figures, settings)
+	info, err := svc.ProjectInfo(context.Background(), access)
+	if err != nil || info.ProjectID != id || len(info.SlowStatements) != 1 || log.access != access ||
 		!info.GeneratedAt.Equal(now) || !log.since.Equal(now.Add(-time.Hour)) || info.SlowStatementThreshold != 200*time.Millisecond {
 		t.Fatalf("%+v %v", info, err)
 	}
-	if _, err := svc.ProjectInfo(context.Background(), bob, id); kernel.KindOf(err) != kernel.KindNotFound {
-		t.Fatalf("someone else's project: %v", err)
+	if info.Operations.ByStatus["succeeded"] != 5 || info.Operations.ConnectedStreams != 3 || info.Operations.LastEventID != "42" {
+		t.Fatalf("figures %+v", info.Operations)
 	}
-
-	// With the operation context's adapters.
-	svc = NewService(Sources{Gate: gate{alice}, Clock: fixedClock(now), SlowStatements: log, Operations: ops{}, Streams: streams{}}, settings)
-	info, err = svc.ProjectInfo(context.Background(), alice, id)
-	if err != nil || info.Operations.ByStatus["succeeded"] != 5 || info.Streams.Connected != 3 || info.Streams.LastEventID != "42" {
-		t.Fatalf("%+v %v", info, err)
+	if figures.calls != 1 {
+		t.Fatalf("the figures took %d calls, want one", figures.calls)
+	}
+	if _, err := svc.ProjectInfo(context.Background(), kernel.ProjectAccess{}); err == nil || kernel.KindOf(err) != kernel.KindUnknown {
+		t.Fatalf("no access: %v, want an internal error", err)
 	}
 	boom := errors.New("boom")
-	for _, src := range []Sources{
-		{Operations: ops{err: boom}},
-		{Streams: streams{err: boom}},
-	} {
-		src.Gate, src.Clock, src.SlowStatements = gate{alice}, fixedClock(now), log
-		if _, err := NewService(src, settings).ProjectInfo(context.Background(), alice, id); !errors.Is(err, boom) {
-			t.Errorf("a failing source must fail the call: %v", err)
-		}
+	if _, err := NewService(fixedClock(now), log, &ops{err: boom}, settings).ProjectInfo(context.Background(), access); !errors.Is(err, boom) {
+		t.Errorf("a failing source must fail the call: %v", err)
 	}
+}
+
+func TestNewServicePanicsOnMissingDependency(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("NewService with a nil source must panic")
+		}
+	}()
+	NewService(fixedClock(time.Now()), nil, &ops{}, Settings{})
 }

@@ -5,11 +5,16 @@ import (
 
 	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/project"
-	ports "github.com/scoped-api/foundation/ports/project"
 )
 
+// CreateProject is the input of Service.CreateProject.
+type CreateProject struct {
+	Name        string
+	Description string
+}
+
 // CreateProject creates a project owned by owner.
-func (s *Service) CreateProject(ctx context.Context, owner kernel.Subject, cmd ports.CreateProject) (*project.Project, error) {
+func (s *Service) CreateProject(ctx context.Context, owner kernel.Subject, cmd CreateProject) (*project.Project, error) {
 	if err := requireOwner(owner); err != nil {
 		return nil, err
 	}

@@ -7,10 +7,10 @@ import (
 	"github.com/scoped-api/foundation/domain/project"
 )
 
-// GetProject returns one of owner's live projects.
-func (s *Service) GetProject(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
-	if err := requireOwner(owner); err != nil {
+// GetProject returns the live project the access is for.
+func (s *Service) GetProject(ctx context.Context, access kernel.ProjectAccess) (*project.Project, error) {
+	if err := requireAccess(access); err != nil {
 		return nil, err
 	}
-	return s.repo.Get(ctx, owner, id)
+	return s.repo.Get(ctx, access)
 }

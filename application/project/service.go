@@ -1,4 +1,5 @@
-// Package project implements the project context's use cases against its ports.
+// Package project implements the project context's use cases against its
+// ports, and the gate through which every project-scoped request passes.
 package project
 
 import (
@@ -12,26 +13,35 @@ import (
 // Service holds the project use cases, one file each.
 type Service struct {
 	repo  ports.Repository
+	gate  *Gate
 	clock shared.Clock
 	ids   shared.IDGenerator
 }
 
-var _ ports.Service = (*Service)(nil)
-
-// NewService builds the use cases; every dependency is required.
-func NewService(repo ports.Repository, clock shared.Clock, ids shared.IDGenerator) *Service {
-	if repo == nil || clock == nil || ids == nil {
+// NewService builds the use cases; gate is told about deletions so that
+// it stops granting access to a deleted project at once. Every dependency
+// is required.
+func NewService(repo ports.Repository, gate *Gate, clock shared.Clock, ids shared.IDGenerator) *Service {
+	if repo == nil || gate == nil || clock == nil || ids == nil {
 		panic("project.NewService: nil dependency")
 	}
-	return &Service{repo: repo, clock: clock, ids: ids}
+	return &Service{repo: repo, gate: gate, clock: clock, ids: ids}
 }
 
-// errNoScope is a programming error: a driving adapter forgot to
-// authenticate. It is not a domain kind, so it surfaces as a 500.
-var errNoScope = errors.New("project: use case called without an owner")
+// errNoScope is a programming error: a driving adapter called a use case
+// without an authenticated caller or a granted access. It is not a domain
+// kind, so it surfaces as a 500.
+var errNoScope = errors.New("project: use case called without a caller or an access")
 
 func requireOwner(owner kernel.Subject) error {
 	if owner.IsZero() {
+		return errNoScope
+	}
+	return nil
+}
+
+func requireAccess(access kernel.ProjectAccess) error {
+	if access.IsZero() {
 		return errNoScope
 	}
 	return nil

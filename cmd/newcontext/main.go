@@ -2,7 +2,10 @@
 // a compiling, tested skeleton across every layer (domain, ports, use
 // cases, GORM and in-memory adapters with migrations, HTTP routes under
 // /api/v1/projects/{project_id}/<name>s, the fx module) registered in
-// bootstrap/app.go with one line.
+// bootstrap/app.go with one line. The skeleton is written in the tree's
+// style: the generic kernel.ID, kernel.ProjectAccess taken by every use
+// case and repository method, the shared keyset page and cursor helpers,
+// and one load–change–save update; main_test.go fails when it is not.
 //
 //	make context NAME=note        # or: go run ./cmd/newcontext -name note
 //
@@ -71,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 		fmt.Fprintf(stdout, "  %s\n", f.path)
 	}
 	fmt.Fprintf(stdout, "and registered %sModule in bootstrap/app.go.\n\n", plan.Type)
-	fmt.Fprintf(stdout, "Routes: POST, GET %s; GET %s/{%s_id}\n", plan.basePath(), plan.basePath(), plan.Name)
+	fmt.Fprintf(stdout, "Routes: POST, GET %s; GET, PATCH %s/{%s_id}\n", plan.basePath(), plan.basePath(), plan.Name)
 	fmt.Fprintf(stdout, "Next: make test, then docs/adding-a-bounded-context.md for what to change by hand.\n")
 	return 0
 }
@@ -118,7 +121,7 @@ const maxNameLength = 30
 var reserved = strings.Fields(`
 	kernel shared domain ports application adapters bootstrap cmd test
 	http inproc worker postgres memory redis auth system observability
-	problem report
+	problem report status info streams operations
 `)
 
 // placeholder is the name the templates are rendered with to learn which

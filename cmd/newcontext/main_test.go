@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +86,7 @@ func TestRefusesBadNamesAndWritesNothing(t *testing.T) {
 		"kernel":                          "reserved",
 		"postgres":                        "reserved",
 		"problem":                         "reserved",
+		"status":                          "reserved",
 		"uuid":                            "already uses",
 		"item":                            "already uses",
 		"abcdefghijklmnopqrstuvwxyzabcde": "longer than 30",
@@ -141,7 +149,7 @@ func TestGeneratesOneContextAndRegistersItInOneLine(t *testing.T) {
 	for _, f := range []string{
 		"domain/NAME/NAME.go", "domain/NAME/NAME_test.go", "ports/NAME/NAME.go",
 		"application/NAME/service.go", "application/NAME/create_NAME.go", "application/NAME/get_NAME.go",
-		"application/NAME/list_MANY.go", "application/NAME/service_test.go",
+		"application/NAME/list_MANY.go", "application/NAME/update_NAME.go", "application/NAME/service_test.go",
 		"adapters/memory/NAME/repository.go", "adapters/postgres/NAME/repository.go",
 		"adapters/postgres/NAME/migrations/postgres/20300102030405_create_MANY.sql",
 		"adapters/postgres/NAME/migrations/sqlite/20300102030405_create_MANY.sql",
@@ -155,6 +163,9 @@ func TestGeneratesOneContextAndRegistersItInOneLine(t *testing.T) {
 		if !strings.Contains(stdout, f) {
 			t.Errorf("the summary does not list %s", f)
 		}
+	}
+	if !strings.Contains(stdout, "Routes: POST, GET /api/v1/projects/{project_id}/"+many+"; GET, PATCH ") {
+		t.Errorf("the summary does not list the routes:\n%s", stdout)
 	}
 	handler, _ := os.ReadFile(filepath.Join(dir, "adapters/http", name, "handler.go"))
 	if !bytes.Contains(handler, []byte(`"/api/v1/projects/{project_id}/`+many+`"`)) || !bytes.Contains(handler, []byte(`"/{`+name+`_id}"`)) {
@@ -285,12 +296,15 @@ func TestGeneratedContextPassesItsTestsAndTheRules(t *testing.T) {
 		t.Fatalf("make context did not register the module:\n%s", out)
 	}
 	sh("go", "build", "./...")
-	sh("go", "vet", "./domain/"+name+"/...", "./ports/"+name+"/...", "./application/"+name+"/...", "./adapters/...", "./bootstrap/...")
+	sh("go", "vet", "./domain/"+name+"/...", "./ports/"+name+"/...", "./application/"+name+"/...", "./adapters/...", "./bootstrap/...",
+		"./test/contract/", "./test/e2e/")
 	out = sh("go", "test", "-count=1", "-v",
 		"-run", `^(Test`+typ+`|TestArchitecture$|TestGraphIsComplete$|TestContextInternalsArePrivate$|TestContextsContributeRoutesAndMigrations$)`,
 		"./domain/"+name+"/", "./application/"+name+"/", "./bootstrap/", "./test/contract/", "./test/e2e/", "./test/architecture/")
 	for _, test := range []string{
-		"Test" + typ + "NameRule", "Test" + typ + "IDParses", "Test" + typ + "UseCasesAnswerNotFoundForSomeoneElsesProject",
+		"Test" + typ + "NameRule", "Test" + typ + "Rename", "Test" + typ + "IDParses",
+		"Test" + typ + "UseCasesAnswerNotFoundForSomeoneElsesProject", "Test" + typ + "UseCasesRefuseAZeroAccess",
+		"Test" + typ + "UpdateLoadsChangesAndSaves",
 		"Test" + typ + "ModuleKeepsItsInternalsPrivate", "TestGraphIsComplete", "TestContextsContributeRoutesAndMigrations",
 		"Test" + typ + "Repository/postgres", "Test" + typ + "Repository/sqlite", "Test" + typ + "Repository/memory",
 		"Test" + typ + "API", "Test" + typ + "Isolation", "Test" + typ + "InOpenAPI", "TestArchitecture",
@@ -342,4 +356,433 @@ func TestAFailedWriteLeavesNothingBehind(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "domain", name)); err == nil {
 		t.Error("the directories made for the context were left behind")
 	}
+}
+
+// The generated code must be written in the tree's style, not merely
+// compile: the acceptance test above proves it builds and passes; the
+// tests below prove it uses the tree's helpers instead of re-implementing
+// them. They read the rendered templates' syntax, so they run in
+// milliseconds and name the template that regressed.
+
+// treeHelpers are the helpers the generated code must use, by the
+// directory that declares them: when one is renamed or moved, the
+// templates and styleViolations must follow.
+var treeHelpers = map[string][]string{
+	"domain/kernel":         {"kernel.ID", "kernel.ParseID", "kernel.IDFrom", "kernel.ProjectAccess", "kernel.Cursor", "kernel.CheckPageLimit"},
+	"adapters/postgres":     {"postgres.NewestFirst", "postgres.PageOf", "postgres.Conn", "postgres.InTx", "postgres.Failure", "postgres.IsNotFound"},
+	"adapters/http/httpkit": {"httpkit.Access", "httpkit.ParseCursor", "httpkit.EncodeCursor", "httpkit.FromError", "httpkit.Protected"},
+	"application/project":   {"project.NewGate", "project.GateSettings"},
+}
+
+// renderForCheck renders every template with the placeholder name, so
+// that each generated path maps back to its template.
+func renderForCheck(t *testing.T) (string, *plan) {
+	t.Helper()
+	gomod, err := os.ReadFile(filepath.Join(testkit.ModuleRoot(t), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := moduleRe.FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("go.mod declares no module")
+	}
+	p := &plan{names: names{Module: string(m[1]), Name: placeholder, Type: title(placeholder),
+		Plural: plural(placeholder), PluralType: title(plural(placeholder)), Recv: placeholder[:1], Version: "1"}}
+	if err := p.render(); err != nil {
+		t.Fatal(err)
+	}
+	return string(m[1]), p
+}
+
+func TestTheTreeDeclaresTheHelpersTheTemplatesUse(t *testing.T) {
+	fsys := os.DirFS(testkit.ModuleRoot(t))
+	for dir, want := range treeHelpers {
+		declared, err := topLevelNames(fsys, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range want {
+			if _, ok := declared[name]; !ok {
+				t.Errorf("%s no longer declares %s, which the generated code uses: update the templates and styleViolations", dir, name)
+			}
+		}
+	}
+}
+
+func TestGeneratedCodeUsesTheTreesHelpers(t *testing.T) {
+	module, p := renderForCheck(t)
+	for _, v := range styleViolations(module, p.names, p.files) {
+		t.Error(v)
+	}
+}
+
+// TestTheStyleCheckCatchesARegressedTemplate: each of these edits of the
+// generated code, the kind of regression a template could suffer, must be
+// reported.
+func TestTheStyleCheckCatchesARegressedTemplate(t *testing.T) {
+	module, p := renderForCheck(t)
+	n := p.names
+	dom, ports := "domain/"+n.Name+"/"+n.Name+".go", "ports/"+n.Name+"/"+n.Name+".go"
+	pg, handler := "adapters/postgres/"+n.Name+"/repository.go", "adapters/http/"+n.Name+"/handler.go"
+	app := "application/" + n.Name + "/"
+	cases := []struct {
+		file, old, new, want string
+	}{
+		{pg, "postgres.NewestFirst(", "newestFirst(", "postgres.NewestFirst"},
+		{pg, "postgres.PageOf(", "pageOf(", "postgres.PageOf"},
+		{pg, "postgres.InTx(", "inTx(", "postgres.InTx"},
+		{pg, `postgres.NewestFirst(inProject(postgres.Conn(ctx, r.db), access), q.After, q.Limit)`,
+			`inProject(postgres.Conn(ctx, r.db), access).Order("created_at DESC, id DESC")`, "re-implements the keyset page"},
+		{pg, "Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).", "", "does not lock the row"},
+		{pg, "Update(ctx context.Context, access kernel.ProjectAccess,", "Update(ctx context.Context, project kernel.ProjectID,", "kernel.ProjectAccess second"},
+		{handler, "httpkit.Access(ctx)", "access(ctx)", "httpkit.Access"},
+		{handler, "httpkit.ParseCursor(", "parseCursor(", "httpkit.ParseCursor"},
+		{handler, "httpkit.EncodeCursor(", "encodeCursor(", "httpkit.EncodeCursor"},
+		{handler, `"net/http"`, "\"encoding/base64\"\n\t\"net/http\"", "encoding/base64"},
+		{handler, "func itemPath(", "var _, _ = kernel.ParseProjectID(\"\")\n\nfunc itemPath(", "kernel.ParseProjectID"},
+		{ports, "Get(ctx context.Context, access kernel.ProjectAccess,", "Get(ctx context.Context, project kernel.ProjectID,", "kernel.ProjectAccess second"},
+		{ports, "// ListQuery", "type Service interface{}\n\n// ListQuery", "declares a Service"},
+		{app + "get_" + n.Name + ".go", "access kernel.ProjectAccess", "caller kernel.Subject, project kernel.ProjectID", "kernel.ProjectAccess second"},
+		{app + "update_" + n.Name + ".go", "s.repo.Update(", "s.update(", "repository's Update"},
+		{app + "update_" + n.Name + ".go", "type Update" + n.Type + " struct", "type update" + n.Type + " struct", "declares no command Update" + n.Type},
+		{app + "service.go", "func NewService(", "func NewService(gate shared.ProjectGate, ", "shared.ProjectGate"},
+		{app + "create_" + n.Name + ".go", "if access.IsZero()", "access = kernel.GrantProjectAccess(access.Subject(), access.Project())\n\tif access.IsZero()", "kernel.GrantProjectAccess"},
+		{dom, "type ID = kernel.ID[idKind]", "type ID struct{ v uuid.UUID }\n\nfunc (id ID) UUID() uuid.UUID { return id.v }", "declares (ID).UUID"},
+		{dom, "\tname      string\n", "\tname      string `json:\"name\"`\n", "tags"},
+	}
+	for _, c := range cases {
+		files := make([]file, len(p.files))
+		copy(files, p.files)
+		applied := false
+		for i, f := range files {
+			if f.path == c.file && bytes.Contains(f.data, []byte(c.old)) {
+				files[i].data = bytes.ReplaceAll(f.data, []byte(c.old), []byte(c.new))
+				applied = true
+			}
+		}
+		if !applied {
+			t.Errorf("%s no longer contains %q: update this regression", c.file, c.old)
+			continue
+		}
+		got := strings.Join(styleViolations(module, n, files), "\n")
+		if !strings.Contains(got, c.want) {
+			t.Errorf("replacing %q by %q in %s was not reported as %q; the check said:\n%s", c.old, c.new, c.file, c.want, got)
+		}
+	}
+}
+
+// generated is one rendered Go file, parsed.
+type generated struct {
+	tmpl    string // the template it came from
+	f       *ast.File
+	imports map[string]string // local name → import path
+	uses    map[string]bool   // import paths, and "import/path.Name" of every qualified identifier it mentions
+}
+
+// templateOf is the template that renders path with the placeholder name.
+func templateOf(path string) string {
+	return "templates/" + strings.NewReplacer(plural(placeholder), "PLURAL", placeholder, "NAME").Replace(path) + ".tmpl"
+}
+
+func parseGenerated(f file) (*generated, error) {
+	tmpl := templateOf(f.path)
+	parsed, err := parser.ParseFile(token.NewFileSet(), f.path, f.data, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tmpl, err)
+	}
+	g := &generated{tmpl: tmpl, f: parsed, imports: map[string]string{}, uses: map[string]bool{}}
+	for _, spec := range parsed.Imports {
+		p, _ := strconv.Unquote(spec.Path.Value)
+		local := path.Base(p)
+		if regexp.MustCompile(`^v[0-9]+$`).MatchString(local) {
+			local = path.Base(path.Dir(p))
+		}
+		if spec.Name != nil {
+			local = spec.Name.Name
+		}
+		g.imports[local] = p
+		g.uses[p] = true
+	}
+	ast.Inspect(parsed, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if ref := g.ref(sel); ref != "" {
+				g.uses[ref] = true
+			}
+		}
+		return true
+	})
+	return g, nil
+}
+
+// ref is "import/path.Name" for a qualified identifier (generic or not), "" otherwise.
+func (g *generated) ref(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.SelectorExpr:
+		if id, ok := x.X.(*ast.Ident); ok && g.imports[id.Name] != "" {
+			return g.imports[id.Name] + "." + x.Sel.Name
+		}
+	case *ast.IndexExpr:
+		return g.ref(x.X)
+	case *ast.IndexListExpr:
+		return g.ref(x.X)
+	case *ast.StarExpr:
+		return g.ref(x.X)
+	}
+	return ""
+}
+
+// params lists a function type's parameter types, one per parameter.
+func params(ft *ast.FuncType) []ast.Expr {
+	var out []ast.Expr
+	for _, field := range ft.Params.List {
+		for range max(1, len(field.Names)) {
+			out = append(out, field.Type)
+		}
+	}
+	return out
+}
+
+func receiver(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return ""
+	}
+	t := fd.Recv.List[0].Type
+	if star, ok := t.(*ast.StarExpr); ok {
+		t = star.X
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// styleViolations says, template by template, where the generated code
+// stops using the tree's helpers or the scope capability.
+func styleViolations(module string, n names, files []file) []string {
+	var out []string
+	kernel, httpkit, postgres := module+"/domain/kernel", module+"/adapters/http/httpkit", module+"/adapters/postgres"
+	report := func(g *generated, format string, args ...any) {
+		out = append(out, g.tmpl+": "+fmt.Sprintf(format, args...))
+	}
+	gen := map[string]*generated{}
+	var paths []string
+	for _, f := range files {
+		if path.Ext(f.path) != ".go" {
+			continue
+		}
+		g, err := parseGenerated(f)
+		if err != nil {
+			out = append(out, err.Error())
+			continue
+		}
+		gen[f.path] = g
+		paths = append(paths, f.path)
+	}
+	sort.Strings(paths)
+	need := func(p string) *generated {
+		if gen[p] == nil {
+			out = append(out, "no template renders "+p)
+		}
+		return gen[p]
+	}
+	// scoped checks that a function takes (ctx context.Context, access kernel.ProjectAccess, ...).
+	scoped := func(g *generated, what string, ft *ast.FuncType) {
+		ps := params(ft)
+		if len(ps) < 2 || g.ref(ps[0]) != "context.Context" || g.ref(ps[1]) != kernel+".ProjectAccess" {
+			report(g, "%s does not take context.Context first and kernel.ProjectAccess second: the access the gate granted is the scope", what)
+		}
+	}
+
+	banned := []struct{ ref, why string }{
+		{"encoding/base64", "imports encoding/base64: a cursor's wire form is httpkit.EncodeCursor and httpkit.ParseCursor"},
+		{kernel + ".ParseProjectID", "calls kernel.ParseProjectID: the project access middleware parsed the project id and the gate decided; take httpkit.Access(ctx)"},
+		{kernel + ".GrantProjectAccess", "calls kernel.GrantProjectAccess: only the project gate mints an access"},
+		{module + "/ports/shared.ProjectGate", "uses shared.ProjectGate: the middleware already asked the gate; take the access it granted"},
+		{httpkit + ".Caller", "calls httpkit.Caller: a project-scoped route takes httpkit.Access(ctx), which carries the caller"},
+	}
+	for _, p := range paths {
+		g := gen[p]
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		for _, b := range banned {
+			if g.uses[b.ref] {
+				report(g, "%s", b.why)
+			}
+		}
+		for _, decl := range g.f.Decls {
+			if fd, ok := decl.(*ast.FuncDecl); ok && receiver(fd) == "ID" {
+				report(g, "declares (ID).%s: the generic kernel.ID already has UUID, IsZero and String", fd.Name.Name)
+			}
+		}
+	}
+
+	if g := need("domain/" + n.Name + "/" + n.Name + ".go"); g != nil {
+		alias := false
+		ast.Inspect(g.f, func(node ast.Node) bool {
+			switch x := node.(type) {
+			case *ast.TypeSpec:
+				if x.Name.Name == "ID" {
+					alias = x.Assign.IsValid() && g.ref(x.Type) == kernel+".ID"
+				}
+			case *ast.Field:
+				if x.Tag != nil {
+					report(g, "tags a domain field (%s): transport and storage tags belong to the adapters", x.Tag.Value)
+				}
+			}
+			return true
+		})
+		if !alias {
+			report(g, "declares its own ID type: declare type ID = kernel.ID[idKind]")
+		}
+		for _, h := range []string{"ParseID", "IDFrom"} {
+			if !g.uses[kernel+"."+h] {
+				report(g, "does not call kernel.%s: ParseID and IDFrom are one-line wrappers of the generic ones", h)
+			}
+		}
+	}
+
+	if g := need("ports/" + n.Name + "/" + n.Name + ".go"); g != nil {
+		methods := map[string]bool{}
+		for _, decl := range g.f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts, ok := spec.(*ast.TypeSpec)
+				if !ok {
+					continue
+				}
+				if ts.Name.Name == "Service" {
+					report(g, "declares a Service interface: handlers depend on the application's concrete *Service")
+				}
+				iface, ok := ts.Type.(*ast.InterfaceType)
+				if !ok || ts.Name.Name != "Repository" {
+					continue
+				}
+				for _, m := range iface.Methods.List {
+					if ft, ok := m.Type.(*ast.FuncType); ok && len(m.Names) == 1 {
+						methods[m.Names[0].Name] = true
+						scoped(g, "Repository."+m.Names[0].Name, ft)
+					}
+				}
+			}
+		}
+		for _, m := range []string{"Add", "Get", "List", "Update"} {
+			if !methods[m] {
+				report(g, "the Repository has no %s", m)
+			}
+		}
+	}
+
+	for _, p := range []string{"adapters/postgres/" + n.Name + "/repository.go", "adapters/memory/" + n.Name + "/repository.go"} {
+		g := need(p)
+		if g == nil {
+			continue
+		}
+		for _, decl := range g.f.Decls {
+			if fd, ok := decl.(*ast.FuncDecl); ok && receiver(fd) == "Repository" && fd.Name.IsExported() {
+				scoped(g, "(*Repository)."+fd.Name.Name, fd.Type)
+			}
+		}
+	}
+
+	if g := need("adapters/postgres/" + n.Name + "/repository.go"); g != nil {
+		for _, h := range []string{"NewestFirst", "PageOf", "Conn", "InTx", "Failure"} {
+			if !g.uses[postgres+"."+h] {
+				report(g, "does not call postgres.%s, the shared helper", h)
+			}
+		}
+		ast.Inspect(g.f, func(node ast.Node) bool {
+			if lit, ok := node.(*ast.BasicLit); ok && lit.Kind == token.STRING &&
+				regexp.MustCompile(`(?i)created_at\s*(<|desc)`).MatchString(lit.Value) {
+				report(g, "re-implements the keyset page (%s): use postgres.NewestFirst and postgres.PageOf", lit.Value)
+			}
+			return true
+		})
+		locks := false
+		for _, decl := range g.f.Decls {
+			fd, ok := decl.(*ast.FuncDecl)
+			if !ok || receiver(fd) != "Repository" || fd.Name.Name != "Update" {
+				continue
+			}
+			ast.Inspect(fd, func(node ast.Node) bool {
+				switch x := node.(type) {
+				case *ast.CompositeLit:
+					locks = locks || g.ref(x.Type) == "gorm.io/gorm/clause.Locking"
+				case *ast.BasicLit:
+					locks = locks || strings.Contains(strings.ToUpper(x.Value), "FOR UPDATE")
+				}
+				return true
+			})
+		}
+		if !locks {
+			report(g, "Update does not lock the row it loads (clause.Locking, SELECT … FOR UPDATE): concurrent changes would be lost")
+		}
+	}
+
+	if g := need("adapters/http/" + n.Name + "/handler.go"); g != nil {
+		for _, h := range []string{"Access", "ParseCursor", "EncodeCursor"} {
+			if !g.uses[httpkit+"."+h] {
+				report(g, "does not call httpkit.%s, the shared helper", h)
+			}
+		}
+	}
+
+	useCases := map[string]bool{}
+	commands := map[string]string{}
+	for _, p := range paths {
+		g := gen[p]
+		if !strings.HasPrefix(p, "application/"+n.Name+"/") || strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		for _, decl := range g.f.Decls {
+			switch d := decl.(type) {
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					if ts, ok := spec.(*ast.TypeSpec); ok {
+						commands[ts.Name.Name] = path.Base(p)
+					}
+				}
+			case *ast.FuncDecl:
+				if receiver(d) != "Service" || !d.Name.IsExported() {
+					continue
+				}
+				useCases[d.Name.Name] = true
+				scoped(g, "(*Service)."+d.Name.Name, d.Type)
+				if d.Name.Name != "Update"+n.Type {
+					continue
+				}
+				callsUpdate := false
+				ast.Inspect(d, func(node ast.Node) bool {
+					if sel, ok := node.(*ast.SelectorExpr); ok && sel.Sel.Name == "Update" {
+						if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "repo" {
+							callsUpdate = true
+						}
+					}
+					return true
+				})
+				if !callsUpdate {
+					report(g, "Update%s does not go through the repository's Update (load–change–save in one transaction)", n.Type)
+				}
+			}
+		}
+	}
+	for useCase, file := range map[string]string{
+		"Create" + n.Type:     "create_" + n.Name + ".go",
+		"Get" + n.Type:        "get_" + n.Name + ".go",
+		"List" + n.PluralType: "list_" + n.Plural + ".go",
+		"Update" + n.Type:     "update_" + n.Name + ".go",
+	} {
+		tmpl := templateOf("application/" + n.Name + "/" + file)
+		if !useCases[useCase] {
+			out = append(out, tmpl+": no use case "+useCase)
+		}
+		if useCase != "Get"+n.Type && commands[useCase] != file {
+			out = append(out, tmpl+": declares no command "+useCase+" next to its use case")
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -17,9 +17,7 @@ const (
 	KindInvalid
 	KindNotFound
 	KindConflict
-	KindPreconditionFailed
 	KindUnauthorized
-	KindForbidden
 	KindTooManyRequests
 	KindUnavailable
 )
@@ -33,12 +31,8 @@ func (k Kind) String() string {
 		return "not_found"
 	case KindConflict:
 		return "conflict"
-	case KindPreconditionFailed:
-		return "precondition_failed"
 	case KindUnauthorized:
 		return "unauthorized"
-	case KindForbidden:
-		return "forbidden"
 	case KindTooManyRequests:
 		return "too_many_requests"
 	case KindUnavailable:
@@ -97,11 +91,6 @@ func Invalid(code, message string, fields ...FieldError) *Error {
 // Conflict reports a clash with the current state (a duplicate, an illegal transition).
 func Conflict(code, message string) *Error {
 	return &Error{Kind: KindConflict, Code: code, Message: message}
-}
-
-// PreconditionFailed reports a request based on a stale view of the state.
-func PreconditionFailed(code, message string) *Error {
-	return &Error{Kind: KindPreconditionFailed, Code: code, Message: message}
 }
 
 // Unauthorized reports a caller whose identity could not be established.

@@ -6,32 +6,53 @@ import (
 	"github.com/google/uuid"
 )
 
-// ProjectID identifies a project. It is the scope of every project-owned
-// record; the zero value is never a valid scope.
-type ProjectID struct{ v uuid.UUID }
+// IDKind names what an ID identifies; its name labels parse errors
+// ("project" gives the field "project_id" and the code "project.id_invalid").
+type IDKind interface{ IDName() string }
 
-// ParseProjectID accepts the canonical textual form of a UUID.
-func ParseProjectID(s string) (ProjectID, error) {
+// ID identifies one thing of kind K. The zero value is never a valid id:
+// IDs are built only by ParseID (from a client) or IDFrom (from an ID
+// generator or a stored row).
+type ID[K IDKind] struct{ v uuid.UUID }
+
+// ParseID accepts the canonical 36-character form of a non-nil UUID.
+func ParseID[K IDKind](s string) (ID[K], error) {
 	u, err := parseUUID(s)
 	if err != nil {
-		return ProjectID{}, Invalid("project.id_invalid", "project id must be a UUID", FieldError{Field: "project_id", Message: "must be a UUID"})
+		var k K
+		name := k.IDName()
+		return ID[K]{}, Invalid(name+".id_invalid", name+" id must be a UUID", FieldError{Field: name + "_id", Message: "must be a UUID"})
 	}
-	return ProjectID{v: u}, nil
+	return ID[K]{v: u}, nil
 }
 
-// ProjectIDFrom wraps an already-validated UUID (from an ID generator or a database row).
-func ProjectIDFrom(u uuid.UUID) ProjectID { return ProjectID{v: u} }
+// IDFrom wraps an already-validated UUID.
+func IDFrom[K IDKind](u uuid.UUID) ID[K] { return ID[K]{v: u} }
 
 // UUID returns the underlying value.
-func (id ProjectID) UUID() uuid.UUID { return id.v }
+func (id ID[K]) UUID() uuid.UUID { return id.v }
 
 // IsZero reports whether the id was never set.
-func (id ProjectID) IsZero() bool { return id.v == uuid.Nil }
+func (id ID[K]) IsZero() bool { return id.v == uuid.Nil }
 
-func (id ProjectID) String() string { return id.v.String() }
+func (id ID[K]) String() string { return id.v.String() }
 
-// Subject is the authenticated caller, the token's "sub". Every query for
-// caller-owned data carries one.
+// ProjectKind is the kind of ProjectID.
+type ProjectKind struct{}
+
+// IDName names project ids in errors.
+func (ProjectKind) IDName() string { return "project" }
+
+// ProjectID identifies a project, the scope of every project-owned record.
+type ProjectID = ID[ProjectKind]
+
+// ParseProjectID accepts the canonical textual form of a UUID.
+func ParseProjectID(s string) (ProjectID, error) { return ParseID[ProjectKind](s) }
+
+// ProjectIDFrom wraps an already-validated UUID.
+func ProjectIDFrom(u uuid.UUID) ProjectID { return IDFrom[ProjectKind](u) }
+
+// Subject is the authenticated caller, the token's "sub".
 type Subject struct{ v string }
 
 // MaxSubjectLength bounds the subject so it fits an indexed column.
@@ -63,13 +84,3 @@ func parseUUID(s string) (uuid.UUID, error) {
 }
 
 var errInvalidUUID = Invalid("uuid.invalid", "not a UUID")
-
-// ParseUUID parses the canonical 36-character form of a non-nil UUID,
-// naming field in the error.
-func ParseUUID(field, s string) (uuid.UUID, error) {
-	u, err := parseUUID(s)
-	if err != nil {
-		return uuid.Nil, Invalid("uuid.invalid", field+" must be a UUID", FieldError{Field: field, Message: "must be a UUID"})
-	}
-	return u, nil
-}

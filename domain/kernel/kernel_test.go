@@ -36,13 +36,12 @@ func TestErrorsMatchThroughWrapping(t *testing.T) {
 func TestErrorConstructorsSetTheirKind(t *testing.T) {
 	cause := errors.New("dial tcp: refused")
 	cases := map[kernel.Kind]*kernel.Error{
-		kernel.KindInvalid:            kernel.Invalid("c", "m", kernel.FieldError{Field: "f", Message: "bad"}),
-		kernel.KindNotFound:           kernel.NotFound("c", "m"),
-		kernel.KindConflict:           kernel.Conflict("c", "m"),
-		kernel.KindPreconditionFailed: kernel.PreconditionFailed("c", "m"),
-		kernel.KindUnauthorized:       kernel.Unauthorized("c", "m"),
-		kernel.KindTooManyRequests:    kernel.TooManyRequests("c", "m"),
-		kernel.KindUnavailable:        kernel.Unavailable("c", "m", cause),
+		kernel.KindInvalid:         kernel.Invalid("c", "m", kernel.FieldError{Field: "f", Message: "bad"}),
+		kernel.KindNotFound:        kernel.NotFound("c", "m"),
+		kernel.KindConflict:        kernel.Conflict("c", "m"),
+		kernel.KindUnauthorized:    kernel.Unauthorized("c", "m"),
+		kernel.KindTooManyRequests: kernel.TooManyRequests("c", "m"),
+		kernel.KindUnavailable:     kernel.Unavailable("c", "m", cause),
 	}
 	for kind, err := range cases {
 		if err.Kind != kind {
@@ -92,22 +91,6 @@ func TestParseSubject(t *testing.T) {
 	}
 }
 
-func TestCursorRoundTrip(t *testing.T) {
-	c := kernel.Cursor{At: time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC), ID: uuid.New()}
-	got, err := kernel.ParseCursor(c.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.At.Equal(c.At) || got.ID != c.ID {
-		t.Fatalf("round trip: got %+v, want %+v", got, c)
-	}
-	for _, bad := range []string{"", "!!!", "e30", strings.Repeat("a", 300), "eyJ0IjotMX0"} {
-		if _, err := kernel.ParseCursor(bad); kernel.KindOf(err) != kernel.KindInvalid {
-			t.Errorf("ParseCursor(%q) = %v, want invalid", bad, err)
-		}
-	}
-}
-
 func TestCheckPageLimit(t *testing.T) {
 	for _, ok := range []int{1, kernel.DefaultPageLimit, kernel.MaxPageLimit} {
 		if err := kernel.CheckPageLimit(ok); err != nil {
@@ -129,14 +112,26 @@ func TestTimestampIsUTCMicroseconds(t *testing.T) {
 	}
 }
 
-func TestParseUUIDNamesTheField(t *testing.T) {
-	_, err := kernel.ParseUUID("operation_id", "nope")
+func TestParseIDNamesItsKind(t *testing.T) {
+	_, err := kernel.ParseProjectID("nope")
 	var de *kernel.Error
-	if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != "operation_id" {
-		t.Fatalf("ParseUUID error = %v", err)
+	if !errors.As(err, &de) || de.Code != "project.id_invalid" || len(de.Fields) != 1 || de.Fields[0].Field != "project_id" {
+		t.Fatalf("ParseProjectID error = %v", err)
 	}
 	id := uuid.New()
-	if got, err := kernel.ParseUUID("x", id.String()); err != nil || got != id {
-		t.Fatalf("ParseUUID(valid) = %v, %v", got, err)
+	if got := kernel.ProjectIDFrom(id); got.UUID() != id || got.IsZero() {
+		t.Fatalf("ProjectIDFrom = %v", got)
+	}
+}
+
+func TestProjectAccessCarriesItsGrant(t *testing.T) {
+	alice, _ := kernel.ParseSubject("alice")
+	p := kernel.ProjectIDFrom(uuid.New())
+	a := kernel.GrantProjectAccess(alice, p)
+	if a.Subject() != alice || a.Project() != p || a.IsZero() {
+		t.Fatalf("access %+v", a)
+	}
+	if !(kernel.ProjectAccess{}).IsZero() || !kernel.GrantProjectAccess(alice, kernel.ProjectID{}).IsZero() {
+		t.Fatal("an access without a project or a subject grants nothing")
 	}
 }

@@ -32,28 +32,20 @@ var (
 	ErrProgressBackwards = kernel.Conflict("operation.progress_backwards", "progress never goes down")
 )
 
+// idKind is the kind of ID.
+type idKind struct{}
+
+// IDName names operation ids in errors.
+func (idKind) IDName() string { return "operation" }
+
 // ID identifies an operation.
-type ID struct{ v uuid.UUID }
+type ID = kernel.ID[idKind]
 
 // ParseID accepts the canonical textual form of a UUID.
-func ParseID(s string) (ID, error) {
-	u, err := kernel.ParseUUID("operation_id", s)
-	if err != nil {
-		return ID{}, err
-	}
-	return ID{v: u}, nil
-}
+func ParseID(s string) (ID, error) { return kernel.ParseID[idKind](s) }
 
 // IDFrom wraps an already-validated UUID.
-func IDFrom(u uuid.UUID) ID { return ID{v: u} }
-
-// UUID returns the underlying value.
-func (id ID) UUID() uuid.UUID { return id.v }
-
-// IsZero reports whether the id was never set.
-func (id ID) IsZero() bool { return id.v == uuid.Nil }
-
-func (id ID) String() string { return id.v.String() }
+func IDFrom(u uuid.UUID) ID { return kernel.IDFrom[idKind](u) }
 
 // Status is where an operation is in its life.
 type Status string

@@ -1,6 +1,6 @@
 // Package diagnostics declares what a project's info endpoint gathers and
-// from whom: slow statements from the telemetry adapter, operation counts
-// and streams from the operation context once it is deployed.
+// from whom: slow statements from the telemetry adapter, operation and
+// stream figures from the operation context.
 package diagnostics
 
 import (
@@ -24,49 +24,33 @@ type SlowStatement struct {
 
 // SlowStatementLog keeps the slow statements recorded per project.
 type SlowStatementLog interface {
-	// Recent returns the statements that ran for project on behalf of
-	// subject since the given time, newest first.
-	Recent(project kernel.ProjectID, subject kernel.Subject, since time.Time) []SlowStatement
+	// Recent returns the statements that ran in the access's project on
+	// behalf of its subject since the given time, newest first.
+	Recent(access kernel.ProjectAccess, since time.Time) []SlowStatement
 }
 
-// OperationCounts counts a project's operations by status. The operation
-// context implements it; until it does, the info endpoint reports the
-// figures as unavailable rather than inventing them.
-type OperationCounts interface {
-	CountByStatus(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (map[string]int64, error)
+// Operations answers, in one call, how a project's operations and event
+// streams stand. The operation context implements it.
+type Operations interface {
+	Figures(ctx context.Context, access kernel.ProjectAccess) (OperationFigures, error)
 }
 
-// Streams tells how many event streams are connected for a project and the
-// id of its last event, read together so that they describe one moment.
-// The operation context implements it.
-type Streams interface {
-	StreamSummary(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (StreamSummary, error)
+// OperationFigures is the number of a project's operations in each status
+// and its live event streams, read together.
+type OperationFigures struct {
+	ByStatus map[string]int64
+	// ConnectedStreams counts the project's streams on this instance.
+	ConnectedStreams int
+	// LastEventID is the id of the project's newest event, "" when none.
+	LastEventID string
 }
 
-// ProjectInfo is a project's diagnostics. Operations and Streams are nil
-// when no adapter supplies them.
+// ProjectInfo is a project's diagnostics.
 type ProjectInfo struct {
 	ProjectID              kernel.ProjectID
 	GeneratedAt            time.Time
 	SlowStatementWindow    time.Duration
 	SlowStatementThreshold time.Duration
 	SlowStatements         []SlowStatement
-	Operations             *OperationSummary
-	Streams                *StreamSummary
-}
-
-// OperationSummary is the number of a project's operations in each status.
-type OperationSummary struct {
-	ByStatus map[string]int64
-}
-
-// StreamSummary is a project's live event streams.
-type StreamSummary struct {
-	Connected   int
-	LastEventID string
-}
-
-// Service is the diagnostics use case as driving adapters see it.
-type Service interface {
-	ProjectInfo(ctx context.Context, subject kernel.Subject, project kernel.ProjectID) (ProjectInfo, error)
+	Operations             OperationFigures
 }

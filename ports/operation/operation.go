@@ -1,6 +1,6 @@
-// Package operation declares what the operation context needs (its
-// repository, event log, relay store, bus and ticket store) and what it
-// offers (its use cases and its event streams).
+// Package operation declares what the operation context needs: its
+// repository, event log, relay store, bus, ticket store and the trigger
+// that wakes the relay.
 package operation
 
 import (
@@ -11,26 +11,27 @@ import (
 	"github.com/scoped-api/foundation/domain/operation"
 )
 
-// Repository stores operations. Every method takes the project right after
-// the context: an operation of another project is operation.ErrNotFound.
+// Repository stores operations. Every method takes the access the project
+// gate granted right after the context, and reaches only that project's
+// operations: an operation of another project is operation.ErrNotFound.
 // Writes store the events the aggregate recorded (PullEvents) in the same
 // transaction as the change, in the outbox: an event exists exactly when
 // its change does.
 type Repository interface {
 	// Add stores a new operation and its created event.
-	Add(ctx context.Context, projectID kernel.ProjectID, op *operation.Operation) error
+	Add(ctx context.Context, access kernel.ProjectAccess, op *operation.Operation) error
 	// Get returns one operation of the project.
-	Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error)
+	Get(ctx context.Context, access kernel.ProjectAccess, id operation.ID) (*operation.Operation, error)
 	// List returns the project's operations, newest first, after the cursor.
-	List(ctx context.Context, projectID kernel.ProjectID, q ListQuery) (Page, error)
+	List(ctx context.Context, access kernel.ProjectAccess, q ListQuery) (Page, error)
 	// Update lets fn change one operation of the project and saves the
 	// change with its events atomically, only if the state fn saw is still
 	// the stored one: otherwise it loads the operation again and calls fn
 	// again (so fn must only change op; only its last run is saved). An
 	// error from fn aborts the save.
-	Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
+	Update(ctx context.Context, access kernel.ProjectAccess, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
 	// CountByStatus counts the project's operations in each status.
-	CountByStatus(ctx context.Context, projectID kernel.ProjectID) (map[operation.Status]int64, error)
+	CountByStatus(ctx context.Context, access kernel.ProjectAccess) (map[operation.Status]int64, error)
 }
 
 // ListQuery selects one page. Limit is already within 1..kernel.MaxPageLimit.
@@ -46,18 +47,22 @@ type Page struct {
 	Next  *kernel.Cursor
 }
 
-// EventLog reads the sequenced history of one project's events.
+// EventLog reads the sequenced history of the events of the project an
+// access is for.
 type EventLog interface {
 	// Read returns up to limit events of the project with a sequence number
 	// above after, oldest first; a non-nil op narrows them to one operation.
-	Read(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, after int64, limit int) ([]operation.Recorded, error)
+	Read(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, after int64, limit int) ([]operation.Recorded, error)
 	// LastSeq returns the sequence number of the project's newest event
 	// (of one operation when op is non-nil), 0 when it has none.
-	LastSeq(ctx context.Context, projectID kernel.ProjectID, op *operation.ID) (int64, error)
+	LastSeq(ctx context.Context, access kernel.ProjectAccess, op *operation.ID) (int64, error)
 	// Latest returns the newest event at or below upTo of each of the
 	// project's operations (of one when op is non-nil), newest first: the
 	// states a snapshot shows, consistent with the events that follow it.
-	Latest(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, upTo int64, limit int) ([]operation.Recorded, error)
+	Latest(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, upTo int64, limit int) ([]operation.Recorded, error)
+	// Unsequenced reports whether accepted events of the operation still
+	// wait in the outbox for the relay to number them.
+	Unsequenced(ctx context.Context, access kernel.ProjectAccess, op operation.ID) (bool, error)
 	// Horizon returns the highest sequence number pruning may have
 	// removed: history at or below it is incomplete.
 	Horizon(ctx context.Context) (int64, error)
@@ -68,8 +73,8 @@ type EventLog interface {
 // it returns reaches a client without passing a project-scoped subscriber.
 type RelayStore interface {
 	// Lock waits for the relay lock, which at most one relay across all
-	// instances holds, and returns its release. Sequence, Unpublished and
-	// MarkPublished are only called under it.
+	// instances holds, and returns its release. Sequence, Unpublished,
+	// MarkPublished and Prune are only called under it.
 	Lock(ctx context.Context) (unlock func(), err error)
 	// Sequence moves up to limit accepted events from the outbox into the
 	// log in acceptance order, giving each the next sequence number, and
@@ -135,4 +140,10 @@ type TicketStore interface {
 	// so a code works once; an unknown, used or expired code is
 	// operation.ErrTicketInvalid.
 	Take(ctx context.Context, code string) (Ticket, error)
+}
+
+// RelayTrigger is told that accepted events wait in the outbox, so that
+// the relay numbers and publishes them now rather than at its next poll.
+type RelayTrigger interface {
+	EventsAccepted()
 }

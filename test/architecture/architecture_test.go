@@ -6,10 +6,14 @@ import (
 	"github.com/scoped-api/foundation/test/testkit"
 )
 
-// scopeExceptions lists, by name, the repository methods that may take no
-// scope, each with its reason: "ports/<context>.<Interface>.<Method>".
-// Keep it short; every entry is a query that crosses projects.
-var scopeExceptions = map[string]string{}
+// scopeExceptions lists, by name, the port methods that may take no scope
+// or a bare project id, each with its reason:
+// "ports/<context>.<Interface>.<Method>". Keep it short: every entry is a
+// question asked before any access exists.
+var scopeExceptions = map[string]string{
+	"ports/shared.ProjectGate.Access":  "the gate itself: it turns a caller and a bare id into the access every other method takes",
+	"ports/project.Repository.Visible": "the gate's question to the project context, whose yes it turns into an access",
+}
 
 // moduleRoot is the repository this test belongs to.
 func moduleRoot(t *testing.T) string { return testkit.ModuleRoot(t) }

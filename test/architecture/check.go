@@ -20,8 +20,9 @@ import (
 
 // Config tunes a check.
 type Config struct {
-	// ScopeExceptions lists the repository methods allowed to take no
-	// scope, keyed "ports/<context>.<Interface>.<Method>", with the reason.
+	// ScopeExceptions lists the port methods allowed to take no scope or a
+	// bare project id, keyed "ports/<context>.<Interface>.<Method>", with
+	// the reason.
 	ScopeExceptions map[string]string
 	// Groups replaces the group table; nil means Groups.
 	Groups []Group
@@ -180,7 +181,7 @@ func Check(ctx context.Context, dir string, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := checkRepositoryScope(ctx, r, root, env, cfg.ScopeExceptions); err != nil {
+	if err := checkScope(ctx, r, root, env, cfg.ScopeExceptions); err != nil {
 		return nil, err
 	}
 	sort.SliceStable(r.Violations, func(i, j int) bool {
@@ -362,7 +363,7 @@ func checkImport(pkg *pkgInfo, imp importRef, touched map[string]bool) (Violatio
 		v.Rule = RuleApplicationImports
 		if third {
 			v.Fix = fmt.Sprintf("use cases depend on ports only: declare what you need from %s as an interface in ports/%s and implement it "+
-				"in an adapter; logging and tracing wrap use cases as decorators applied in bootstrap", imp.path, home)
+				"in an adapter; logs, spans and metrics are the adapters' business (the HTTP middleware, the database and Redis instrumentation)", imp.path, home)
 		} else {
 			v.Fix = fmt.Sprintf("use cases never reach outward to %s: depend on the port it implements (ports/%s) and let bootstrap pass it in", imp.rel, home)
 		}
@@ -498,68 +499,139 @@ func exprString(e ast.Expr) string {
 	return "?"
 }
 
-// checkRepositoryScope checks with go/types that every method of every
-// *Repository interface in ports/ takes context.Context first and the
-// scope second.
-func checkRepositoryScope(ctx context.Context, r *Report, root string, env []string, exceptions map[string]string) error {
+// checkScope checks with go/types the three rules that make a project's
+// scope a capability: every method of a *Repository interface in ports/
+// takes context.Context first and the scope second; no method of any
+// interface in ports/ takes a bare kernel.ProjectID; and only the gate
+// calls kernel.GrantProjectAccess.
+func checkScope(ctx context.Context, r *Report, root string, env []string, exceptions map[string]string) error {
 	fset := token.NewFileSet()
 	pkgs, err := packages.Load(&packages.Config{
-		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedFiles,
+		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax | packages.NeedFiles,
 		Context: ctx, Dir: root, Env: env, Fset: fset,
-	}, "./ports/...")
+	}, "./...")
 	if err != nil {
-		return fmt.Errorf("load ports: %w", err)
+		return fmt.Errorf("load packages with types: %w", err)
 	}
 	kernelPath := r.Module + "/domain/kernel"
 	for _, p := range pkgs {
-		if p.Types == nil || !strings.HasPrefix(p.PkgPath, r.Module+"/ports/") {
+		if p.Types == nil {
 			continue
 		}
-		rel := strings.TrimPrefix(p.PkgPath, r.Module+"/")
-		context := strings.Split(rel, "/")[1]
-		scopeName, scopeParam, scopeWhat := "ProjectID", "projectID", "kernel.ProjectID (the project the data belongs to)"
-		if callerScoped[context] {
-			scopeName, scopeParam, scopeWhat = "Subject", "owner", "kernel.Subject (the caller, whose projects these are)"
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.PkgPath, r.Module), "/")
+		if strings.HasPrefix(rel, "ports/") {
+			checkPortScopes(r, root, fset, p, rel, kernelPath, exceptions)
 		}
-		qual := func(pkg *types.Package) string { return pkg.Name() }
-		scope := p.Types.Scope()
-		for _, name := range scope.Names() {
-			tn, ok := scope.Lookup(name).(*types.TypeName)
-			if !ok || tn.IsAlias() || !strings.HasSuffix(name, "Repository") {
-				continue
-			}
-			iface, ok := tn.Type().Underlying().(*types.Interface)
-			if !ok {
-				continue
-			}
-			for i := range iface.NumMethods() {
-				m := iface.Method(i)
-				key := rel + "." + name + "." + m.Name()
-				if _, ok := exceptions[key]; ok {
-					continue
-				}
-				params := m.Type().(*types.Signature).Params()
-				var problem string
-				switch {
-				case params.Len() == 0 || !isNamed(params.At(0).Type(), "context", "Context"):
-					problem = "does not take context.Context as its first parameter"
-				case params.Len() < 2 || !isNamed(params.At(1).Type(), kernelPath, scopeName):
-					problem = "does not take the scope, " + scopeWhat + ", as its second parameter"
-				default:
-					continue
-				}
-				r.add(Violation{
-					Rule: RuleRepositoryScope, Package: rel, Offender: name + "." + m.Name(), Position: position(fset, root, m.Pos()),
-					Problem: fmt.Sprintf("%s.%s.%s%s %s", rel, name, m.Name(), types.TypeString(m.Type(), qual)[len("func"):], problem),
-					Fix: fmt.Sprintf("start the signature with (ctx context.Context, %s kernel.%s, ...) and put the scope in the "+
-						"adapter's SQL WHERE, so that no query can run outside it. If this method truly must work across scopes "+
-						"(a background sweeper, say), list %q with the reason in scopeExceptions in "+
-						"test/architecture/architecture_test.go", scopeParam, scopeName, key),
-				})
-			}
+		if rel != accessMinter && rel != "domain/kernel" && !strings.HasPrefix(rel, "test/") {
+			checkMinting(r, root, fset, p, rel, kernelPath)
 		}
 	}
 	return nil
+}
+
+func checkPortScopes(r *Report, root string, fset *token.FileSet, p *packages.Package, rel, kernelPath string, exceptions map[string]string) {
+	context := strings.Split(rel, "/")[1]
+	qual := func(pkg *types.Package) string { return pkg.Name() }
+	scope := p.Types.Scope()
+	for _, name := range scope.Names() {
+		tn, ok := scope.Lookup(name).(*types.TypeName)
+		if !ok || tn.IsAlias() {
+			continue
+		}
+		iface, ok := tn.Type().Underlying().(*types.Interface)
+		if !ok {
+			continue
+		}
+		for i := range iface.NumMethods() {
+			m := iface.Method(i)
+			key := rel + "." + name + "." + m.Name()
+			if _, ok := exceptions[key]; ok {
+				continue
+			}
+			sig := m.Type().(*types.Signature)
+			shown := rel + "." + name + "." + m.Name() + types.TypeString(sig, qual)[len("func"):]
+			pos := position(fset, root, m.Pos())
+			if strings.HasSuffix(name, "Repository") {
+				if problem := repositoryScopeProblem(sig.Params(), kernelPath, callerScoped[context]); problem != "" {
+					r.add(Violation{
+						Rule: RuleRepositoryScope, Package: rel, Offender: name + "." + m.Name(), Position: pos,
+						Problem: shown + " " + problem,
+						Fix: "start the signature with (ctx context.Context, access kernel.ProjectAccess, ...) and put access.Project() in the " +
+							"adapter's SQL WHERE, so that no query can run outside a project the gate granted. If this method truly must work " +
+							"across scopes (a background sweeper, say), list " + strconv.Quote(key) + " with the reason in scopeExceptions in " +
+							"test/architecture/architecture_test.go",
+					})
+				}
+			}
+			for j := range sig.Params().Len() {
+				prm := sig.Params().At(j)
+				if !isProjectID(prm.Type(), kernelPath) {
+					continue
+				}
+				r.add(Violation{
+					Rule: RuleScopeGranted, Package: rel, Offender: name + "." + m.Name(), Position: pos,
+					Problem: shown + " takes a bare kernel.ProjectID (" + prm.Name() + "): any caller that can parse an id could call it",
+					Fix: "take the kernel.ProjectAccess the project gate grants instead (access.Project() is the id), so that a path " +
+						"that forgot to ask the gate does not compile. Only the gate's own questions take a bare id; they are listed " +
+						"in scopeExceptions in test/architecture/architecture_test.go",
+				})
+				break
+			}
+		}
+	}
+}
+
+// repositoryScopeProblem says what is wrong with a repository method's
+// leading parameters, or "".
+func repositoryScopeProblem(params *types.Tuple, kernelPath string, callerScoped bool) string {
+	switch {
+	case params.Len() == 0 || !isNamed(params.At(0).Type(), "context", "Context"):
+		return "does not take context.Context as its first parameter"
+	case params.Len() >= 2 && isNamed(params.At(1).Type(), kernelPath, "ProjectAccess"):
+		return ""
+	case params.Len() >= 2 && callerScoped && isNamed(params.At(1).Type(), kernelPath, "Subject"):
+		return ""
+	case callerScoped:
+		return "does not take the scope as its second parameter: kernel.ProjectAccess, or kernel.Subject for the caller's own projects"
+	}
+	return "does not take the scope, kernel.ProjectAccess (the project the gate granted), as its second parameter"
+}
+
+// checkMinting reports every use of kernel.GrantProjectAccess outside the
+// gate's package.
+func checkMinting(r *Report, root string, fset *token.FileSet, p *packages.Package, rel, kernelPath string) {
+	if p.TypesInfo == nil {
+		return
+	}
+	for id, obj := range p.TypesInfo.Uses {
+		fn, ok := obj.(*types.Func)
+		if !ok || fn.Pkg() == nil || fn.Pkg().Path() != kernelPath || fn.Name() != "GrantProjectAccess" {
+			continue
+		}
+		r.add(Violation{
+			Rule: RuleAccessMinted, Package: rel, Offender: "kernel.GrantProjectAccess", Position: position(fset, root, id.Pos()),
+			Problem: displayRel(rel) + " mints a kernel.ProjectAccess itself instead of asking the project gate",
+			Fix: "take the access from where it was granted: the HTTP adapter's httpkit.Access(ctx), or shared.ProjectGate.Access " +
+				"for other driving adapters. Only the gate (" + accessMinter + ") decides who may act in a project",
+		})
+	}
+}
+
+// isProjectID reports kernel.ProjectID, however it is declared (a named
+// type, or an alias of the generic kernel.ID).
+func isProjectID(t types.Type, kernelPath string) bool {
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != kernelPath {
+		return false
+	}
+	switch n.Obj().Name() {
+	case "ProjectID":
+		return true
+	case "ID":
+		args := n.TypeArgs()
+		return args.Len() == 1 && isNamed(args.At(0), kernelPath, "ProjectKind")
+	}
+	return false
 }
 
 func isNamed(t types.Type, pkgPath, name string) bool {

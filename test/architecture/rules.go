@@ -1,7 +1,8 @@
 // Package architecture checks the layer rules of STYLE.md ("Import rules")
 // against every package of a module: it maps each package to exactly one
 // group, checks each import against the rules below, and checks with
-// go/types that every repository method takes its scope.
+// go/types that every repository method takes its scope, that no port
+// takes a bare project id and that only the gate mints project access.
 //
 // The rules are data in this file; docs/architecture.md explains them and
 // testdata/ holds one planted violation per rule, which the tests prove
@@ -27,6 +28,8 @@ const (
 	RuleNoTestCode         = "no-test-code-in-production"
 	RuleTestsKeepFxOut     = "unit-tests-keep-fx-out"
 	RuleRepositoryScope    = "repository-scope"
+	RuleScopeGranted       = "project-scope-is-granted"
+	RuleAccessMinted       = "access-minted-by-gate"
 )
 
 // Rules says in one sentence what each rule protects. Every rule listed
@@ -46,7 +49,9 @@ var Rules = map[string]string{
 	RuleBootstrapImporters: "nothing but cmd/** and test/** imports bootstrap.",
 	RuleNoTestCode:         "production code never imports test/**.",
 	RuleTestsKeepFxOut:     "unit tests (outside bootstrap, cmd and test/) import neither fx nor bootstrap: tests that boot the app are end-to-end tests in test/e2e.",
-	RuleRepositoryScope:    "every method of a *Repository interface in ports/ takes context.Context first and the scope second (kernel.ProjectID; kernel.Subject for the project context).",
+	RuleRepositoryScope:    "every method of a *Repository interface in ports/ takes context.Context first and the scope second: kernel.ProjectAccess (in the project context, kernel.Subject for the caller's own projects).",
+	RuleScopeGranted:       "no method of an interface in ports/ takes a bare kernel.ProjectID: project-scoped methods take the kernel.ProjectAccess the gate grants; the gate's own questions are listed exceptions.",
+	RuleAccessMinted:       "kernel.GrantProjectAccess is called only by the project gate (application/project); everything else receives the access it grants.",
 }
 
 // Layer is the ring of the hexagon a group belongs to.
@@ -93,7 +98,7 @@ var drivenTechs = map[string]string{
 	"redis":         "go-redis: events",
 	"auth":          "token verification",
 	"system":        "clock and identifier sources",
-	"observability": "zap and OpenTelemetry decorators",
+	"observability": "OpenTelemetry: traces, metrics and the slow-statement log",
 }
 
 // Groups is the complete map of the module. Every package must match
@@ -193,10 +198,14 @@ var libraries = []library{
 	},
 }
 
-// callerScoped lists the contexts whose repositories are scoped by the
-// caller (kernel.Subject) rather than by a project: only the project
-// context itself, whose rows are the projects.
+// callerScoped lists the contexts whose repositories may also be scoped by
+// the caller (kernel.Subject): only the project context itself, which
+// creates and lists the caller's projects.
 var callerScoped = map[string]bool{"project": true}
+
+// accessMinter is the one package that may call kernel.GrantProjectAccess:
+// the project context's gate.
+const accessMinter = "application/project"
 
 // under reports whether seg starts with prefix.
 func under(seg []string, prefix ...string) bool {

@@ -22,8 +22,12 @@ func TestBreakingTheRealTreeIsReported(t *testing.T) {
 		"cmd/api/planted.go":                   "package main\n\nimport _ \"" + mod + "/adapters/postgres\"\n",
 		"internal/util/util.go":                "// Package util is a package without a home.\npackage util\n",
 		"ports/project/planted.go": "package project\n\nimport (\n\t\"context\"\n\n\t\"" + mod + "/domain/kernel\"\n)\n\n" +
-			"// AuditRepository is scoped by the project, but the project context's scope is the caller.\n" +
+			"// AuditRepository takes the project id a handler parsed, not the access the gate granted.\n" +
 			"type AuditRepository interface {\n\tRecord(ctx context.Context, id kernel.ProjectID) error\n}\n",
+		"application/operation/planted.go": "package operation\n\nimport \"" + mod + "/domain/kernel\"\n\n" +
+			"// trusted lets anyone into any project without asking the gate.\n" +
+			"func trusted(s kernel.Subject, p kernel.ProjectID) kernel.ProjectAccess { return kernel.GrantProjectAccess(s, p) }\n\n" +
+			"var _ = trusted\n",
 	}
 	for rel, src := range plant {
 		path := filepath.Join(dir, filepath.FromSlash(rel))
@@ -45,6 +49,8 @@ func TestBreakingTheRealTreeIsReported(t *testing.T) {
 		{RuleCmdImports, "cmd/api", mod + "/adapters/postgres"},
 		{RuleMapped, "internal/util", "internal/util"},
 		{RuleRepositoryScope, "ports/project", "AuditRepository.Record"},
+		{RuleScopeGranted, "ports/project", "AuditRepository.Record"},
+		{RuleAccessMinted, "application/operation", "kernel.GrantProjectAccess"},
 	}
 	found := map[int]bool{}
 	for _, w := range wants {

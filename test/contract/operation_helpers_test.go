@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	memoperation "github.com/scoped-api/foundation/adapters/memory/operation"
 	"github.com/scoped-api/foundation/adapters/postgres"
 	pgoperation "github.com/scoped-api/foundation/adapters/postgres/operation"
 	"github.com/scoped-api/foundation/domain/kernel"
@@ -41,8 +42,16 @@ func gormOperationStore(t *testing.T, url string) operationStore {
 	return s
 }
 
+func memoryOperationStore(*testing.T) operationStore {
+	log := memoperation.NewEventLog()
+	s := operationStore{repo: memoperation.NewRepository(log), log: log, relay: log}
+	s.instance = func(*testing.T) (ports.RelayStore, *postgres.DB) { return log, nil } // one process: it shares this one's lock
+	return s
+}
+
 // operationStores builds a fresh, empty store of every adapter.
 var operationStores = map[string]func(t *testing.T) operationStore{
+	"memory":   memoryOperationStore,
 	"sqlite":   func(t *testing.T) operationStore { return gormOperationStore(t, testkit.NewSQLiteURL(t)) },
 	"postgres": func(t *testing.T) operationStore { return gormOperationStore(t, testkit.NewPostgresDatabase(t)) },
 }
@@ -51,6 +60,12 @@ var (
 	projectA = kernel.ProjectIDFrom(uuid.MustParse("0190a000-0000-7000-8000-00000000000a"))
 	projectB = kernel.ProjectIDFrom(uuid.MustParse("0190b000-0000-7000-8000-00000000000b"))
 )
+
+// in mints the access the gate would grant for p; the suite tests the
+// adapters' own filters.
+func in(p kernel.ProjectID) kernel.ProjectAccess {
+	return kernel.GrantProjectAccess(mustSubject("alice"), p)
+}
 
 func newOp(t *testing.T, p kernel.ProjectID, kind string, at time.Time) *operation.Operation {
 	t.Helper()
@@ -63,7 +78,7 @@ func newOp(t *testing.T, p kernel.ProjectID, kind string, at time.Time) *operati
 
 func addOp(t *testing.T, s operationStore, op *operation.Operation) *operation.Operation {
 	t.Helper()
-	if err := s.repo.Add(ctx, op.Project(), op); err != nil {
+	if err := s.repo.Add(ctx, in(op.Project()), op); err != nil {
 		t.Fatalf("add %s: %v", op.Kind(), err)
 	}
 	return op
@@ -72,7 +87,7 @@ func addOp(t *testing.T, s operationStore, op *operation.Operation) *operation.O
 // opReport applies a progress report through the repository.
 func opReport(t *testing.T, s operationStore, op *operation.Operation, r operation.Report, at time.Time) *operation.Operation {
 	t.Helper()
-	got, err := s.repo.Update(ctx, op.Project(), op.ID(), func(o *operation.Operation) error { return o.Apply(r, at) })
+	got, err := s.repo.Update(ctx, in(op.Project()), op.ID(), func(o *operation.Operation) error { return o.Apply(r, at) })
 	if err != nil {
 		t.Fatalf("report %+v: %v", r, err)
 	}

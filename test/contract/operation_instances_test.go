@@ -22,7 +22,7 @@ func TestOperationUpdatesFromTwoInstancesLoseNothing(t *testing.T) {
 	log := pgoperation.NewEventLog(otherDB)
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	op := newOp(t, projectA, "import", at)
-	if err := one.Add(ctx, projectA, op); err != nil {
+	if err := one.Add(ctx, in(projectA), op); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 20; i++ {
@@ -31,7 +31,7 @@ func TestOperationUpdatesFromTwoInstancesLoseNothing(t *testing.T) {
 			repo = two
 		}
 		msg := "step"
-		got, err := repo.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+		got, err := repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 			return o.Apply(operation.Report{Percent: i, Message: &msg}, at.Add(time.Duration(i)*time.Second))
 		})
 		if err != nil {
@@ -44,7 +44,7 @@ func TestOperationUpdatesFromTwoInstancesLoseNothing(t *testing.T) {
 	// Instance one's remembered row is stale: fn may first see it, but the
 	// run that is saved (the last) started from the stored 20.
 	var seen []int
-	_, err := one.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+	_, err := one.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 		seen = append(seen, o.Percent())
 		return o.Apply(operation.Report{Percent: 21}, at.Add(time.Minute))
 	})
@@ -63,7 +63,7 @@ func TestOperationUpdatesFromTwoInstancesLoseNothing(t *testing.T) {
 			break
 		}
 	}
-	events, err := log.Read(ctx, projectA, opPtr(op.ID()), 0, 100)
+	events, err := log.Read(ctx, in(projectA), opPtr(op.ID()), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,23 +86,23 @@ func TestOperationRefusalIsJudgedOnTheStoredState(t *testing.T) {
 	two := pgoperation.NewRepository(testkit.OpenMigrated(t, url, pgoperation.Migrations()))
 	at := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	op := newOp(t, projectA, "import", at)
-	if err := one.Add(ctx, projectA, op); err != nil {
+	if err := one.Add(ctx, in(projectA), op); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := two.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+	if _, err := two.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 		return o.Apply(operation.Report{Percent: 50}, at.Add(time.Second))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	done := operation.StatusSucceeded
-	got, err := one.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+	got, err := one.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 		return o.Apply(operation.Report{Percent: 100, Status: &done}, at.Add(2*time.Second))
 	})
 	if err != nil || got.Status() != operation.StatusSucceeded {
 		t.Fatalf("succeeding a running operation from a stale instance: %v", err)
 	}
 	// And a refusal that holds on the stored state is still a refusal.
-	if _, err := two.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+	if _, err := two.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 		return o.Apply(operation.Report{Percent: 100}, at.Add(3*time.Second))
 	}); err == nil {
 		t.Fatal("a report on a succeeded operation was accepted")

@@ -33,7 +33,7 @@ var operationCases = []struct {
 }{
 	{"get returns exactly what was added and updated", func(t *testing.T, s operationStore) {
 		op := addOp(t, s, newOp(t, projectA, "import", t0))
-		got, err := s.repo.Get(ctx, projectA, op.ID())
+		got, err := s.repo.Get(ctx, in(projectA), op.ID())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ var operationCases = []struct {
 		if running.Status() != operation.StatusRunning || done.Status() != operation.StatusSucceeded {
 			t.Fatalf("update returned %s then %s", running.Status(), done.Status())
 		}
-		got, err = s.repo.Get(ctx, projectA, op.ID())
+		got, err = s.repo.Get(ctx, in(projectA), op.ID())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,64 +55,64 @@ var operationCases = []struct {
 
 		failed := addOp(t, s, newOp(t, projectA, "agent.run", t0))
 		opReport(t, s, failed, operation.Report{Percent: 10, Status: opPtr(operation.StatusFailed), Error: "disk full"}, t0.Add(time.Second))
-		got, _ = s.repo.Get(ctx, projectA, failed.ID())
+		got, _ = s.repo.Get(ctx, in(projectA), failed.ID())
 		if got == nil || got.Status() != operation.StatusFailed || got.ErrorDetail() != "disk full" || got.Result() != nil {
 			t.Fatalf("failed operation stored as %+v", got)
 		}
 	}},
 	{"another project's operation is not found and not counted", func(t *testing.T, s operationStore) {
 		op := addOp(t, s, newOp(t, projectA, "secret", t0))
-		if _, err := s.repo.Get(ctx, projectB, op.ID()); !errors.Is(err, operation.ErrNotFound) {
+		if _, err := s.repo.Get(ctx, in(projectB), op.ID()); !errors.Is(err, operation.ErrNotFound) {
 			t.Fatalf("get under B = %v", err)
 		}
-		_, err := s.repo.Update(ctx, projectB, op.ID(), func(*operation.Operation) error {
+		_, err := s.repo.Update(ctx, in(projectB), op.ID(), func(*operation.Operation) error {
 			t.Error("fn must not run for another project's operation")
 			return nil
 		})
 		if !errors.Is(err, operation.ErrNotFound) {
 			t.Fatalf("update under B = %v", err)
 		}
-		page, err := s.repo.List(ctx, projectB, ports.ListQuery{Limit: 10})
+		page, err := s.repo.List(ctx, in(projectB), ports.ListQuery{Limit: 10})
 		if err != nil || len(page.Items) != 0 || page.Next != nil {
 			t.Fatalf("list under B = %d items, next %v, %v", len(page.Items), page.Next, err)
 		}
-		counts, err := s.repo.CountByStatus(ctx, projectB)
+		counts, err := s.repo.CountByStatus(ctx, in(projectB))
 		if err != nil || len(counts) != 0 {
 			t.Fatalf("counts under B = %v, %v", counts, err)
 		}
 		if n := opSequenceAll(t, s, 10); n != 1 {
 			t.Fatalf("sequenced %d events, want the created event only (the refused update stores none)", n)
 		}
-		if evs, err := s.log.Read(ctx, projectB, nil, 0, 10); err != nil || len(evs) != 0 {
+		if evs, err := s.log.Read(ctx, in(projectB), nil, 0, 10); err != nil || len(evs) != 0 {
 			t.Fatalf("read under B = %d events, %v", len(evs), err)
 		}
 		id := op.ID()
-		if evs, err := s.log.Read(ctx, projectB, &id, 0, 10); err != nil || len(evs) != 0 {
+		if evs, err := s.log.Read(ctx, in(projectB), &id, 0, 10); err != nil || len(evs) != 0 {
 			t.Fatalf("read of A's operation under B = %d events, %v", len(evs), err)
 		}
-		if seq, err := s.log.LastSeq(ctx, projectB, &id); err != nil || seq != 0 {
+		if seq, err := s.log.LastSeq(ctx, in(projectB), &id); err != nil || seq != 0 {
 			t.Fatalf("last seq of A's operation under B = %d, %v", seq, err)
 		}
-		if seq, err := s.log.LastSeq(ctx, projectA, &id); err != nil || seq == 0 {
+		if seq, err := s.log.LastSeq(ctx, in(projectA), &id); err != nil || seq == 0 {
 			t.Fatalf("last seq under A = %d, %v", seq, err)
 		}
 	}},
 	{"a missing operation is not found", func(t *testing.T, s operationStore) {
 		missing := operation.IDFrom(uuid.New())
-		if _, err := s.repo.Get(ctx, projectA, missing); !errors.Is(err, operation.ErrNotFound) {
+		if _, err := s.repo.Get(ctx, in(projectA), missing); !errors.Is(err, operation.ErrNotFound) {
 			t.Fatalf("get = %v", err)
 		}
-		if _, err := s.repo.Update(ctx, projectA, missing, func(*operation.Operation) error { return nil }); !errors.Is(err, operation.ErrNotFound) {
+		if _, err := s.repo.Update(ctx, in(projectA), missing, func(*operation.Operation) error { return nil }); !errors.Is(err, operation.ErrNotFound) {
 			t.Fatalf("update = %v", err)
 		}
 	}},
 	{"add refuses an operation of another project than the scope", func(t *testing.T, s operationStore) {
 		op := newOp(t, projectA, "import", t0)
-		if err := s.repo.Add(ctx, projectB, op); err == nil {
+		if err := s.repo.Add(ctx, in(projectB), op); err == nil {
 			t.Fatal("add under the wrong scope succeeded")
 		}
 		for _, p := range []kernel.ProjectID{projectA, projectB} {
-			if _, err := s.repo.Get(ctx, p, op.ID()); !errors.Is(err, operation.ErrNotFound) {
+			if _, err := s.repo.Get(ctx, in(p), op.ID()); !errors.Is(err, operation.ErrNotFound) {
 				t.Fatalf("the refused operation was stored: %v", err)
 			}
 		}
@@ -127,7 +127,7 @@ var operationCases = []struct {
 		if n := opSequenceAll(t, s, 10); n != 1 {
 			t.Fatalf("sequenced %d events, want 1", n)
 		}
-		evs, err := s.log.Read(ctx, projectA, nil, 0, 10)
+		evs, err := s.log.Read(ctx, in(projectA), nil, 0, 10)
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("read = %d events, %v", len(evs), err)
 		}
@@ -145,7 +145,7 @@ var operationCases = []struct {
 		}
 		addOp(t, s, newOp(t, projectB, "other", t0.Add(time.Hour)))
 		seen := allPages(t, 3, func(after *kernel.Cursor) ([]*operation.Operation, *kernel.Cursor, error) {
-			page, err := s.repo.List(ctx, projectA, ports.ListQuery{Limit: 3, After: after})
+			page, err := s.repo.List(ctx, in(projectA), ports.ListQuery{Limit: 3, After: after})
 			return page.Items, page.Next, err
 		})
 		assertNewestFirstOnce(t, seen, want)
@@ -162,7 +162,7 @@ var operationCases = []struct {
 		other := addOp(t, s, newOp(t, projectB, "other", t0))
 		opReport(t, s, other, operation.Report{Percent: 1}, t0.Add(time.Hour))
 		listed := allPages(t, 2, func(after *kernel.Cursor) ([]*operation.Operation, *kernel.Cursor, error) {
-			page, err := s.repo.List(ctx, projectA, ports.ListQuery{Limit: 2, Status: opPtr(operation.StatusRunning), After: after})
+			page, err := s.repo.List(ctx, in(projectA), ports.ListQuery{Limit: 2, Status: opPtr(operation.StatusRunning), After: after})
 			return page.Items, page.Next, err
 		})
 		var got []operation.ID
@@ -175,7 +175,7 @@ var operationCases = []struct {
 		if !slices.Equal(got, running) {
 			t.Fatalf("running operations listed as %v, want %v", got, running)
 		}
-		page, err := s.repo.List(ctx, projectA, ports.ListQuery{Limit: 10, Status: opPtr(operation.StatusCancelled)})
+		page, err := s.repo.List(ctx, in(projectA), ports.ListQuery{Limit: 10, Status: opPtr(operation.StatusCancelled)})
 		if err != nil || len(page.Items) != 0 {
 			t.Fatalf("cancelled list = %d items, %v", len(page.Items), err)
 		}
@@ -187,13 +187,13 @@ var operationCases = []struct {
 			case 0, 1:
 				opReport(t, s, op, operation.Report{Percent: 5}, t0)
 			case 2:
-				if _, err := s.repo.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error { return o.Cancel(t0) }); err != nil {
+				if _, err := s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error { return o.Cancel(t0) }); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 		addOp(t, s, newOp(t, projectB, "k", t0))
-		counts, err := s.repo.CountByStatus(ctx, projectA)
+		counts, err := s.repo.CountByStatus(ctx, in(projectA))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ var operationCases = []struct {
 		op := addOp(t, s, newOp(t, projectA, "import", t0))
 		opReport(t, s, op, operation.Report{Percent: 30}, t0.Add(time.Second))
 		boom := errors.New("boom")
-		_, err := s.repo.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+		_, err := s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 			if err := o.Apply(operation.Report{Percent: 90}, t0.Add(time.Minute)); err != nil {
 				t.Error(err)
 			}
@@ -217,20 +217,20 @@ var operationCases = []struct {
 		if !errors.Is(err, boom) {
 			t.Fatalf("update with failing fn = %v", err)
 		}
-		_, err = s.repo.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+		_, err = s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 			return o.Apply(operation.Report{Percent: 10}, t0.Add(time.Minute))
 		})
 		if !errors.Is(err, operation.ErrProgressBackwards) || kernel.KindOf(err) != kernel.KindConflict {
 			t.Fatalf("update with a refused report = %v (kind %v)", err, kernel.KindOf(err))
 		}
-		got, err := s.repo.Get(ctx, projectA, op.ID())
+		got, err := s.repo.Get(ctx, in(projectA), op.ID())
 		if err != nil || got.Percent() != 30 || !got.UpdatedAt().Equal(t0.Add(time.Second)) {
 			t.Fatalf("stored = %+v, %v", got, err)
 		}
 		if n := opSequenceAll(t, s, 10); n != 2 {
 			t.Fatalf("sequenced %d events, want created and one progress", n)
 		}
-		evs, _ := s.log.Read(ctx, projectA, nil, 0, 10)
+		evs, _ := s.log.Read(ctx, in(projectA), nil, 0, 10)
 		if len(evs) != 2 || evs[0].Type != operation.EventCreated || evs[1].Type != operation.EventProgress ||
 			evs[1].State.Percent != 30 || evs[1].State.Status != operation.StatusRunning || !evs[1].At.Equal(t0.Add(time.Second)) {
 			t.Fatalf("events = %+v", evs)
@@ -289,7 +289,7 @@ var operationCases = []struct {
 		opSequenceAll(t, s, 100)
 		check := func(p kernel.ProjectID, op *operation.ID, after int64, limit int, wantN int) []operation.Recorded {
 			t.Helper()
-			evs, err := s.log.Read(ctx, p, op, after, limit)
+			evs, err := s.log.Read(ctx, in(p), op, after, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,20 +314,20 @@ var operationCases = []struct {
 		check(projectB, nil, 0, 100, 3)
 		check(projectB, &id, 0, 100, 0)
 
-		last, err := s.log.LastSeq(ctx, projectA, nil)
+		last, err := s.log.LastSeq(ctx, in(projectA), nil)
 		if err != nil || last != all[len(all)-1].Seq {
 			t.Fatalf("last seq of A = %d, %v; want %d", last, err, all[len(all)-1].Seq)
 		}
-		last, err = s.log.LastSeq(ctx, projectA, &id)
+		last, err = s.log.LastSeq(ctx, in(projectA), &id)
 		if err != nil || last != ofA2[len(ofA2)-1].Seq {
 			t.Fatalf("last seq of a2 = %d, %v; want %d", last, err, ofA2[len(ofA2)-1].Seq)
 		}
 		other := operation.IDFrom(uuid.New())
-		if last, err := s.log.LastSeq(ctx, projectA, &other); err != nil || last != 0 {
+		if last, err := s.log.LastSeq(ctx, in(projectA), &other); err != nil || last != 0 {
 			t.Fatalf("last seq of an operation without events = %d, %v", last, err)
 		}
 		unknown := kernel.ProjectIDFrom(uuid.New())
-		if last, err := s.log.LastSeq(ctx, unknown, nil); err != nil || last != 0 {
+		if last, err := s.log.LastSeq(ctx, in(unknown), nil); err != nil || last != 0 {
 			t.Fatalf("last seq of a project without events = %d, %v", last, err)
 		}
 	}},
@@ -422,7 +422,7 @@ var operationCases = []struct {
 		if h, _ := s.log.Horizon(ctx); h != 3 {
 			t.Fatalf("horizon = %d; want 3", h)
 		}
-		evs, err := s.log.Read(ctx, projectA, nil, 0, 10)
+		evs, err := s.log.Read(ctx, in(projectA), nil, 0, 10)
 		if err != nil || !slices.Equal(opSeqs(evs), []int64{4}) {
 			t.Fatalf("project read after pruning = %v, %v", opSeqs(evs), err)
 		}
@@ -447,7 +447,7 @@ var operationCases = []struct {
 		if h, err := s.log.Horizon(ctx); err != nil || h != 3 {
 			t.Fatalf("horizon = %d, %v; want 3", h, err)
 		}
-		if last, err := s.log.LastSeq(ctx, projectA, nil); err != nil || last != 0 {
+		if last, err := s.log.LastSeq(ctx, in(projectA), nil); err != nil || last != 0 {
 			t.Fatalf("last seq of a pruned project = %d, %v", last, err)
 		}
 		addOp(t, s, newOp(t, projectA, "k", t0.Add(2*time.Hour)))
@@ -520,7 +520,7 @@ var operationCases = []struct {
 		for range writers {
 			wg.Go(func() {
 				for range each {
-					_, err := s.repo.Update(ctx, projectA, op.ID(), func(o *operation.Operation) error {
+					_, err := s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
 						return o.Apply(operation.Report{Percent: o.Percent() + 1}, t0)
 					})
 					errs <- err
@@ -540,7 +540,7 @@ var operationCases = []struct {
 		}
 		opSequenceAll(t, s, 7)
 		id := op.ID()
-		evs, err := s.log.Read(ctx, projectA, &id, 0, 1000)
+		evs, err := s.log.Read(ctx, in(projectA), &id, 0, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -554,9 +554,32 @@ var operationCases = []struct {
 					i, e.Seq, e.State.Percent, opPercents(evs))
 			}
 		}
-		got, err := s.repo.Get(ctx, projectA, op.ID())
+		got, err := s.repo.Get(ctx, in(projectA), op.ID())
 		if err != nil || got.Percent() != writers*each {
 			t.Fatalf("final percent = %v, %v; want %d", got, err, writers*each)
+		}
+	}},
+	{"unsequenced tells whether an operation's events wait in the outbox", func(t *testing.T, s operationStore) {
+		op := addOp(t, s, newOp(t, projectA, "import", t0))
+		other := addOp(t, s, newOp(t, projectA, "import", t0))
+		waiting := func(access kernel.ProjectAccess, id operation.ID) bool {
+			t.Helper()
+			w, err := s.log.Unsequenced(ctx, access, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		if !waiting(in(projectA), op.ID()) || waiting(in(projectB), op.ID()) {
+			t.Fatal("a new operation's created event waits, and only in its own project")
+		}
+		opSequenceAll(t, s, 10)
+		if waiting(in(projectA), op.ID()) || waiting(in(projectA), other.ID()) {
+			t.Fatal("numbered events still wait")
+		}
+		opReport(t, s, other, operation.Report{Percent: 5}, t0.Add(time.Second))
+		if waiting(in(projectA), op.ID()) || !waiting(in(projectA), other.ID()) {
+			t.Fatal("a report waits for its own operation only")
 		}
 	}},
 	{"the relay lock excludes a second holder until released", func(t *testing.T, s operationStore) {
@@ -573,8 +596,10 @@ var operationCases = []struct {
 		} else if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("second Lock = %v, want the context's deadline", err)
 		}
-		if inUse := otherDB.Stats().InUse; inUse != 0 {
-			t.Fatalf("the abandoned Lock keeps %d connections", inUse)
+		if otherDB != nil {
+			if inUse := otherDB.Stats().InUse; inUse != 0 {
+				t.Fatalf("the abandoned Lock keeps %d connections", inUse)
+			}
 		}
 		unlock()
 		unlock() // a second call is harmless

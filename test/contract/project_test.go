@@ -62,6 +62,12 @@ func add(t *testing.T, repo ports.Repository, p *project.Project) *project.Proje
 	return p
 }
 
+// grant mints the access the gate would: the suite tests the repository's
+// own filters, so it holds accesses the gate would refuse too.
+func grant(who kernel.Subject, id kernel.ProjectID) kernel.ProjectAccess {
+	return kernel.GrantProjectAccess(who, id)
+}
+
 func TestProjectRepository(t *testing.T) {
 	for name, newRepo := range projectRepositories {
 		t.Run(name, func(t *testing.T) {
@@ -77,9 +83,26 @@ var projectCases = []struct {
 	name string
 	run  func(t *testing.T, repo ports.Repository)
 }{
+	{"visible answers for the owner's live projects only", func(t *testing.T, repo ports.Repository) {
+		p := add(t, repo, newProject(t, alice, "seen", t0))
+		if err := repo.Visible(ctx, alice, p.ID()); err != nil {
+			t.Fatalf("owner: %v", err)
+		}
+		for who, id := range map[kernel.Subject]kernel.ProjectID{bob: p.ID(), alice: kernel.ProjectIDFrom(uuid.New())} {
+			if err := repo.Visible(ctx, who, id); !errors.Is(err, project.ErrNotFound) {
+				t.Fatalf("%s on %s: %v, want not found", who, id, err)
+			}
+		}
+		if _, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error { return p.Delete(t0) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := repo.Visible(ctx, alice, p.ID()); !errors.Is(err, project.ErrNotFound) {
+			t.Fatalf("deleted: %v", err)
+		}
+	}},
 	{"get returns exactly what was added", func(t *testing.T, repo ports.Repository) {
 		p := add(t, repo, newProject(t, alice, "Apollo", t0))
-		got, err := repo.Get(ctx, alice, p.ID())
+		got, err := repo.Get(ctx, grant(alice, p.ID()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,10 +116,10 @@ var projectCases = []struct {
 	}},
 	{"another owner's project is not found", func(t *testing.T, repo ports.Repository) {
 		p := add(t, repo, newProject(t, alice, "secret", t0))
-		if _, err := repo.Get(ctx, bob, p.ID()); !errors.Is(err, project.ErrNotFound) {
+		if _, err := repo.Get(ctx, grant(bob, p.ID())); !errors.Is(err, project.ErrNotFound) {
 			t.Fatalf("bob get = %v", err)
 		}
-		_, err := repo.Update(ctx, bob, p.ID(), func(*project.Project) error {
+		_, err := repo.Update(ctx, grant(bob, p.ID()), func(*project.Project) error {
 			t.Error("fn must not run for another owner's project")
 			return nil
 		})
@@ -109,7 +132,7 @@ var projectCases = []struct {
 		}
 	}},
 	{"a missing project is not found", func(t *testing.T, repo ports.Repository) {
-		if _, err := repo.Get(ctx, alice, kernel.ProjectIDFrom(uuid.New())); !errors.Is(err, project.ErrNotFound) {
+		if _, err := repo.Get(ctx, grant(alice, kernel.ProjectIDFrom(uuid.New()))); !errors.Is(err, project.ErrNotFound) {
 			t.Fatalf("get = %v", err)
 		}
 	}},
@@ -118,7 +141,7 @@ var projectCases = []struct {
 		if err := repo.Add(ctx, bob, p); err == nil {
 			t.Fatal("add under the wrong scope succeeded")
 		}
-		if _, err := repo.Get(ctx, alice, p.ID()); !errors.Is(err, project.ErrNotFound) {
+		if _, err := repo.Get(ctx, grant(alice, p.ID())); !errors.Is(err, project.ErrNotFound) {
 			t.Fatalf("the refused project was stored: %v", err)
 		}
 	}},
@@ -128,7 +151,7 @@ var projectCases = []struct {
 			t.Fatalf("duplicate add = %v", err)
 		}
 		add(t, repo, newProject(t, bob, "dup", t0))
-		if _, err := repo.Update(ctx, alice, first.ID(), func(p *project.Project) error { return p.Delete(t0) }); err != nil {
+		if _, err := repo.Update(ctx, grant(alice, first.ID()), func(p *project.Project) error { return p.Delete(t0) }); err != nil {
 			t.Fatal(err)
 		}
 		add(t, repo, newProject(t, alice, "dup", t0))
@@ -137,14 +160,14 @@ var projectCases = []struct {
 		p := add(t, repo, newProject(t, alice, "one", t0))
 		later := t0.Add(time.Minute)
 		name := "two"
-		got, err := repo.Update(ctx, alice, p.ID(), func(p *project.Project) error {
+		got, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
 			return p.Apply(project.Change{Name: &name}, later)
 		})
 		if err != nil || got.Name() != "two" {
 			t.Fatalf("update = %v, %v", got, err)
 		}
 		boom := errors.New("boom")
-		_, err = repo.Update(ctx, alice, p.ID(), func(p *project.Project) error {
+		_, err = repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
 			other := "three"
 			_ = p.Apply(project.Change{Name: &other}, later)
 			return boom
@@ -152,7 +175,7 @@ var projectCases = []struct {
 		if !errors.Is(err, boom) {
 			t.Fatalf("update with failing fn = %v", err)
 		}
-		stored, err := repo.Get(ctx, alice, p.ID())
+		stored, err := repo.Get(ctx, grant(alice, p.ID()))
 		if err != nil || stored.Name() != "two" || !stored.UpdatedAt().Equal(later) {
 			t.Fatalf("stored = %+v, %v", stored, err)
 		}
@@ -161,26 +184,26 @@ var projectCases = []struct {
 		add(t, repo, newProject(t, alice, "taken", t0))
 		p := add(t, repo, newProject(t, alice, "mine", t0))
 		name := "taken"
-		_, err := repo.Update(ctx, alice, p.ID(), func(p *project.Project) error {
+		_, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
 			return p.Apply(project.Change{Name: &name}, t0.Add(time.Second))
 		})
 		if !errors.Is(err, project.ErrNameTaken) {
 			t.Fatalf("rename = %v", err)
 		}
-		if got, _ := repo.Get(ctx, alice, p.ID()); got == nil || got.Name() != "mine" {
+		if got, _ := repo.Get(ctx, grant(alice, p.ID())); got == nil || got.Name() != "mine" {
 			t.Fatalf("after a failed rename: %+v", got)
 		}
 	}},
 	{"a deleted project is gone from get, list and update", func(t *testing.T, repo ports.Repository) {
 		p := add(t, repo, newProject(t, alice, "doomed", t0))
-		deleted, err := repo.Update(ctx, alice, p.ID(), func(p *project.Project) error { return p.Delete(t0.Add(time.Hour)) })
+		deleted, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error { return p.Delete(t0.Add(time.Hour)) })
 		if err != nil || !deleted.IsDeleted() {
 			t.Fatalf("delete = %v, %v", deleted, err)
 		}
-		if _, err := repo.Get(ctx, alice, p.ID()); !errors.Is(err, project.ErrNotFound) {
+		if _, err := repo.Get(ctx, grant(alice, p.ID())); !errors.Is(err, project.ErrNotFound) {
 			t.Fatalf("get after delete = %v", err)
 		}
-		if _, err := repo.Update(ctx, alice, p.ID(), func(*project.Project) error { return nil }); !errors.Is(err, project.ErrNotFound) {
+		if _, err := repo.Update(ctx, grant(alice, p.ID()), func(*project.Project) error { return nil }); !errors.Is(err, project.ErrNotFound) {
 			t.Fatalf("update after delete = %v", err)
 		}
 		page, _ := repo.List(ctx, alice, ports.ListQuery{Limit: 10})
@@ -220,7 +243,7 @@ var projectCases = []struct {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := repo.Update(ctx, alice, p.ID(), func(p *project.Project) error {
+				_, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
 					d := p.Description() + fmt.Sprint(i%10)
 					return p.Apply(project.Change{Description: &d}, t0)
 				})
@@ -234,7 +257,7 @@ var projectCases = []struct {
 				t.Fatal(err)
 			}
 		}
-		got, err := repo.Get(ctx, alice, p.ID())
+		got, err := repo.Get(ctx, grant(alice, p.ID()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,8 +57,8 @@ func TestTracesReachTheCollectorInOneTrace(t *testing.T) {
 			}
 
 			// Client spans expected in the request's trace, by database
-			// system; the Redis commands join here once the operation
-			// context uses Redis ({"db.system.name": "redis"} or redisotel's "db.system").
+			// system: a project read touches only the database (the Redis
+			// commands of stream routes are TestOneTraceHoldsTheRequestItsSQLAndItsRedisCommands').
 			wantClient := []map[string]string{{"db.system.name": "postgresql"}}
 			var spans []testkit.Span
 			var server testkit.Span

@@ -9,7 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
-	"github.com/scoped-api/foundation/domain/kernel"
+	appdiagnostics "github.com/scoped-api/foundation/application/diagnostics"
 	ports "github.com/scoped-api/foundation/ports/diagnostics"
 )
 
@@ -17,20 +17,20 @@ import (
 const Path = "/api/v1/projects/{project_id}/info"
 
 // Handler adapts the info request to the diagnostics use case.
-type Handler struct{ svc ports.Service }
+type Handler struct{ svc *appdiagnostics.Service }
 
 var _ httpkit.Routes = (*Handler)(nil)
 
 // NewHandler serves svc.
-func NewHandler(svc ports.Service) *Handler { return &Handler{svc: svc} }
+func NewHandler(svc *appdiagnostics.Service) *Handler { return &Handler{svc: svc} }
 
 // Info is a project's diagnostics as clients see them.
 type Info struct {
 	ProjectID      string         `json:"project_id" format:"uuid"`
 	GeneratedAt    time.Time      `json:"generated_at"`
 	SlowStatements SlowStatements `json:"slow_statements"`
-	Operations     *Operations    `json:"operations" doc:"The project's operations by status; null when the operation context is not deployed"`
-	Streams        *Streams       `json:"streams" doc:"The project's live event streams; null when the operation context is not deployed"`
+	Operations     Operations     `json:"operations" doc:"The project's operations by status"`
+	Streams        Streams        `json:"streams" doc:"The project's live event streams on this instance"`
 }
 
 // SlowStatements lists the statements that ran longer than the threshold
@@ -79,23 +79,19 @@ func (h *Handler) Register(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        Path,
 		Summary:     "A project's diagnostics",
-		Description: "Slow statements recorded for the project in the last hour (on this instance), and its operations and streams once the operation context is deployed.",
+		Description: "Slow statements recorded for the project in the last hour (on this instance), its operations by status and its event streams.",
 		Tags:        []string{"projects"},
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
 	}, h.info)
 }
 
-func (h *Handler) info(ctx context.Context, in *infoInput) (*infoOutput, error) {
-	subject, err := httpkit.Subject(ctx)
+func (h *Handler) info(ctx context.Context, _ *infoInput) (*infoOutput, error) {
+	access, err := httpkit.Access(ctx)
 	if err != nil {
-		return nil, httpkit.FromError(ctx, err)
+		return nil, err
 	}
-	id, err := kernel.ParseProjectID(in.ProjectID)
-	if err != nil {
-		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
-	}
-	info, err := h.svc.ProjectInfo(ctx, subject, id)
+	info, err := h.svc.ProjectInfo(ctx, access)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -119,12 +115,8 @@ func toResponse(in ports.ProjectInfo) Info {
 			CorrelationID: s.CorrelationID, TraceID: s.TraceID,
 		}
 	}
-	if in.Operations != nil {
-		out.Operations = &Operations{ByStatus: in.Operations.ByStatus}
-	}
-	if in.Streams != nil {
-		out.Streams = &Streams{Connected: in.Streams.Connected, LastEventID: in.Streams.LastEventID}
-	}
+	out.Operations = Operations{ByStatus: in.Operations.ByStatus}
+	out.Streams = Streams{Connected: in.Operations.ConnectedStreams, LastEventID: in.Operations.LastEventID}
 	return out
 }
 

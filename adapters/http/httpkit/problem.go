@@ -100,9 +100,9 @@ func NewProblem(ctx context.Context, status int, detail string) *Problem {
 		Detail: detail,
 	}
 	if ctx != nil {
-		info := Info(ctx)
-		p.CorrelationID = info.CorrelationID
-		p.Instance = info.Path
+		r := RequestOf(ctx)
+		p.CorrelationID = r.CorrelationID()
+		p.Instance = r.Path()
 		if traceID != nil {
 			p.TraceID = traceID(ctx)
 		}
@@ -125,12 +125,8 @@ func statusOf(k kernel.Kind) int {
 		return http.StatusNotFound
 	case kernel.KindConflict:
 		return http.StatusConflict
-	case kernel.KindPreconditionFailed:
-		return http.StatusPreconditionFailed
 	case kernel.KindUnauthorized:
 		return http.StatusUnauthorized
-	case kernel.KindForbidden:
-		return http.StatusForbidden
 	case kernel.KindTooManyRequests:
 		return http.StatusTooManyRequests
 	case kernel.KindUnavailable:
@@ -196,6 +192,18 @@ func WriteProblem(w http.ResponseWriter, p *Problem) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// WriteError answers err as its problem from a huma middleware, with the
+// headers the problem carries (WWW-Authenticate, Retry-After).
+func WriteError(api huma.API, ctx huma.Context, err error) {
+	p := FromError(ctx.Context(), err)
+	for k, vs := range p.headers {
+		for _, v := range vs {
+			ctx.AppendHeader(k, v)
+		}
+	}
+	_ = huma.WriteErr(api, ctx, p.Status, p.Detail, p)
+}
+
 // newHumaError replaces huma's error constructor so that validation,
 // parsing and handler errors all become the same Problem.
 func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
@@ -209,8 +217,11 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 			return NewProblem(ctx, http.StatusRequestEntityTooLarge, "request body is too large")
 		}
 	}
-	if status >= 500 && len(errs) == 1 && errs[0] != nil {
-		return FromError(ctx, errs[0])
+	if len(errs) == 1 && errs[0] != nil {
+		var p *Problem
+		if errors.As(errs[0], &p) || status >= 500 {
+			return FromError(ctx, errs[0])
+		}
 	}
 	p := NewProblem(ctx, status, msg)
 	for _, e := range errs {

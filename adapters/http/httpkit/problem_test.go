@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -16,7 +19,7 @@ import (
 )
 
 func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
-	ctx := WithRequestInfo(context.Background(), &RequestInfo{CorrelationID: "c-1", Path: "/x"})
+	ctx := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c-1", "/x", "/x", ""))
 	cases := []struct {
 		err    *kernel.Error
 		status int
@@ -24,9 +27,7 @@ func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
 		{kernel.Invalid("v.bad", "bad", kernel.FieldError{Field: "name", Message: "empty"}), 422},
 		{kernel.NotFound("v.nf", "nf"), 404},
 		{kernel.Conflict("v.c", "c"), 409},
-		{kernel.PreconditionFailed("v.p", "p"), 412},
 		{kernel.Unauthorized("v.u", "u"), 401},
-		{&kernel.Error{Kind: kernel.KindForbidden, Code: "v.f", Message: "f"}, 403},
 		{kernel.TooManyRequests("v.t", "t"), 429},
 		{kernel.Unavailable("v.un", "down", errors.New("dial")), 503},
 	}
@@ -52,7 +53,7 @@ func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
 
 func TestUnknownErrorsAreLoggedAndHidden(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	ctx := WithRequestInfo(context.Background(), &RequestInfo{CorrelationID: "c-2", Logger: zap.New(core)})
+	ctx := WithRequest(context.Background(), NewRequest(zap.New(core), "c-2", "/y", "/y", ""))
 	p := FromError(ctx, fmt.Errorf("query failed: %w", errors.New("password=hunter2")))
 	if p.Status != 500 || p.Detail != "an internal error occurred" || p.Code != "" {
 		t.Fatalf("got %+v", p)
@@ -80,13 +81,55 @@ func TestWriteProblem(t *testing.T) {
 	}
 }
 
-func TestSubjectRequiresAuthentication(t *testing.T) {
-	if _, err := Subject(context.Background()); kernel.KindOf(err) != kernel.KindUnauthorized {
-		t.Fatalf("no subject: %v", err)
+func TestTheRecordAnswersForTheCallerAndTheAccess(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Caller(ctx); FromError(ctx, err).Status != 401 {
+		t.Fatalf("no record: %v", err)
 	}
 	alice, _ := kernel.ParseSubject("alice")
-	ctx := WithRequestInfo(context.Background(), &RequestInfo{Subject: alice})
-	if s, err := Subject(ctx); err != nil || s != alice {
-		t.Fatalf("subject: %v %v", s, err)
+	p := kernel.ProjectIDFrom(uuid.New())
+	r := NewRequest(zap.NewNop(), "c", "/api/v1/projects/"+p.String(), "/api/v1/projects/{project_id}", p.String())
+	ctx = WithRequest(ctx, r)
+	if r.ProjectID() != p {
+		t.Fatalf("project parsed once when the record is made: %v", r.ProjectID())
+	}
+	if _, err := Access(ctx); FromError(ctx, err).Status != 401 {
+		t.Fatalf("before authentication: %v", err)
+	}
+	r.Authenticated(alice, time.Unix(100, 0))
+	if s, err := Caller(ctx); err != nil || s != alice || !r.TokenExpiresAt().Equal(time.Unix(100, 0)) {
+		t.Fatalf("caller: %v %v", s, err)
+	}
+	if _, err := Access(ctx); FromError(ctx, err).Status != 500 {
+		t.Fatalf("a project route the gate never saw must be a wiring error: %v", err)
+	}
+	r.Granted(kernel.GrantProjectAccess(alice, p))
+	if a, err := Access(ctx); err != nil || a.Project() != p || a.Subject() != alice {
+		t.Fatalf("access: %v %v", a, err)
+	}
+	bad := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c", "/x", "/x", "nope"))
+	if _, err := Access(bad); len(FromError(bad, err).Errors) != 1 || FromError(bad, err).Errors[0].Location != "path.project_id" {
+		t.Fatalf("a bad project id: %v", err)
+	}
+	if (*Request)(nil).Route() != "" || (*Request)(nil).ProjectID() != (kernel.ProjectID{}) {
+		t.Fatal("a nil record reads as empty")
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := kernel.Cursor{At: time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC), ID: uuid.New()}
+	got, err := ParseCursor(context.Background(), EncodeCursor(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(c.At) || got.ID != c.ID {
+		t.Fatalf("round trip: got %+v, want %+v", got, c)
+	}
+	for _, bad := range []string{"", "!!!", "e30", strings.Repeat("a", 300), "eyJ0IjotMX0"} {
+		_, err := ParseCursor(context.Background(), bad)
+		var p *Problem
+		if !errors.As(err, &p) || p.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Location != "query.cursor" {
+			t.Errorf("ParseCursor(%q) = %v, want a 422 naming query.cursor", bad, err)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // the raw path, and never the query string or headers (they may hold tokens).
 // The line carries the request's correlation and trace ids as fields of its
 // own rather than through the request's logger: that logger is built
-// lazily, only for requests that log something else. The caller (always
+// only for requests that log something else. The caller (always
 // this file) is left out: capturing it costs a stack walk per request.
 func AccessLog(base *zap.Logger) gin.HandlerFunc {
 	log := base.WithOptions(zap.WithCaller(false))
@@ -22,15 +22,15 @@ func AccessLog(base *zap.Logger) gin.HandlerFunc {
 		start := time.Now()
 		ctx := c.Request.Context() // Tracing put the trace context here
 		c.Next()
-		info := httpkit.Info(ctx)
+		r := httpkit.RequestOf(ctx)
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
 		fields := make([]zap.Field, 0, 8)
-		if info.CorrelationID != "" {
-			fields = append(fields, zap.String("correlation_id", info.CorrelationID))
+		if id := r.CorrelationID(); id != "" {
+			fields = append(fields, zap.String("correlation_id", id))
 		}
 		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 			fields = append(fields, zap.Stringer("trace_id", sc.TraceID()))
@@ -42,8 +42,8 @@ func AccessLog(base *zap.Logger) gin.HandlerFunc {
 			zap.Duration("duration", time.Since(start)),
 			zap.Int("bytes", max(c.Writer.Size(), 0)),
 		)
-		if !info.Subject.IsZero() {
-			fields = append(fields, zap.String("subject", info.Subject.String()))
+		if s := r.Subject(); !s.IsZero() {
+			fields = append(fields, zap.String("subject", s.String()))
 		}
 		switch {
 		case status >= 500:

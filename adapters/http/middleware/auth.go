@@ -12,12 +12,6 @@ import (
 	"github.com/scoped-api/foundation/domain/kernel"
 )
 
-// Principal is an authenticated caller.
-type Principal struct {
-	Subject   kernel.Subject
-	ExpiresAt time.Time
-}
-
 // TokenVerifier checks a bearer token and returns who presented it and
 // when the token expires. Any failure is reported the same way, so callers
 // cannot tell which check failed.
@@ -25,27 +19,35 @@ type TokenVerifier interface {
 	Verify(token string) (kernel.Subject, time.Time, error)
 }
 
-type principalKey struct{}
-
-// PrincipalFrom returns the authenticated caller of the request, if any.
-func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+// TicketRedeemer redeems a stream ticket presented on the request path it
+// was issued for, and returns the caller it was issued to and when that
+// caller's token expires.
+type TicketRedeemer interface {
+	RedeemTicket(ctx context.Context, code, path string) (kernel.Subject, time.Time, error)
 }
 
-// Authenticate is a huma middleware: operations that declare bearer
-// security need a valid token; others pass through untouched.
-func Authenticate(api huma.API, verifier TokenVerifier) func(huma.Context, func(huma.Context)) {
+// Authenticate is a huma middleware and the one writer of the request's
+// caller: operations that declare bearer security need a valid token, or,
+// where they also accept one and no Authorization header is sent, a
+// stream ticket; others pass through untouched.
+func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		if !requiresBearer(ctx.Operation()) {
 			next(ctx)
 			return
 		}
 		header := ctx.Header("Authorization")
-		if header == "" && acceptsTicket(ctx.Operation()) && ctx.Query(httpkit.TicketParam) != "" {
-			// The handler redeems the ticket: it is bound to the route's scope.
-			next(ctx)
-			return
+		if header == "" && acceptsTicket(ctx.Operation()) {
+			if code := ctx.Query(httpkit.TicketParam); code != "" {
+				sub, exp, err := tickets.RedeemTicket(ctx.Context(), code, ctx.URL().Path)
+				if err != nil {
+					httpkit.WriteError(api, ctx, err)
+					return
+				}
+				httpkit.RequestOf(ctx.Context()).Authenticated(sub, exp)
+				next(ctx)
+				return
+			}
 		}
 		raw, ok := bearerToken(header)
 		if !ok {
@@ -57,8 +59,8 @@ func Authenticate(api huma.API, verifier TokenVerifier) func(huma.Context, func(
 			unauthorized(api, ctx, `Bearer realm="api", error="invalid_token"`)
 			return
 		}
-		httpkit.Info(ctx.Context()).Subject = sub
-		next(huma.WithValue(ctx, principalKey{}, Principal{Subject: sub, ExpiresAt: exp}))
+		httpkit.RequestOf(ctx.Context()).Authenticated(sub, exp)
+		next(ctx)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
@@ -15,42 +14,9 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
-	"github.com/scoped-api/foundation/domain/kernel"
 )
-
-// ProjectParam is the path parameter that puts a route in a project's scope.
-const ProjectParam = "project_id"
-
-// Scope records the request's route template and, on routes with a
-// {project_id}, its project in the context, before tracing starts: the
-// sampler reads them, and every span, slow statement and log line of the
-// request is attributed by them. The project comes from the path; the
-// handler still checks that the caller may see it.
-func Scope() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		s := &kernel.WorkScope{CorrelationID: httpkit.Info(ctx).CorrelationID, Route: RouteTemplate(c.FullPath())}
-		if raw := c.Param(ProjectParam); raw != "" {
-			if id, err := kernel.ParseProjectID(raw); err == nil {
-				s.Project = id
-			}
-		}
-		c.Request = c.Request.WithContext(kernel.WithWorkScope(ctx, s))
-		c.Next()
-	}
-}
-
-// ScopeSubject is a huma middleware, placed after authentication, that
-// adds the authenticated caller to the request's scope.
-func ScopeSubject(ctx huma.Context, next func(huma.Context)) {
-	if s := kernel.WorkScopeFrom(ctx.Context()); s != nil {
-		s.Subject = httpkit.Info(ctx.Context()).Subject
-	}
-	next(ctx)
-}
 
 // Tracing continues the caller's W3C trace context on every request. When
 // admit says the request may be recorded, the OpenTelemetry gin
@@ -103,26 +69,23 @@ func newSpanContext() trace.SpanContext {
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
 }
 
-// TraceContext, after Tracing, puts the trace id on every log line of the
-// request and, when the request ends, the caller on its span.
+// TraceContext, after Tracing, puts the route template on the request's
+// span and, when the request ends, the caller.
 func TraceContext() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		span := trace.SpanFromContext(ctx)
-		if sc := span.SpanContext(); sc.HasTraceID() {
-			info := httpkit.Info(ctx)
-			if info.Logger != nil {
-				info.Logger = info.Logger.WithLazy(zap.String("trace_id", sc.TraceID().String()))
-			}
+		if !span.IsRecording() {
+			c.Next()
+			return
 		}
-		if span.IsRecording() {
-			if s := kernel.WorkScopeFrom(ctx); s != nil && s.Route != "" {
-				span.SetAttributes(attribute.String("http.route", s.Route))
-			}
+		r := httpkit.RequestOf(ctx)
+		if route := r.Route(); route != "" {
+			span.SetAttributes(attribute.String("http.route", route))
 		}
 		c.Next()
-		if s := kernel.WorkScopeFrom(ctx); s != nil && !s.Subject.IsZero() && span.IsRecording() {
-			span.SetAttributes(attribute.String("subject", s.Subject.String())) // the key telemetry uses for callers
+		if s := r.Subject(); !s.IsZero() {
+			span.SetAttributes(attribute.String("subject", s.String())) // the key telemetry uses for callers
 		}
 	}
 }

@@ -7,16 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
-	"github.com/scoped-api/foundation/adapters/http/middleware"
+	appoperation "github.com/scoped-api/foundation/application/operation"
+	"github.com/scoped-api/foundation/application/operation/streaming"
 	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/operation"
-	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
 // ProjectPath is the project all these routes live under.
@@ -33,9 +34,10 @@ type StreamSettings struct {
 	WriteTimeout time.Duration
 }
 
-// Handler adapts HTTP requests to the operation use cases.
+// Handler adapts HTTP requests to the operation and stream use cases.
 type Handler struct {
-	svc      ports.Service
+	svc      *appoperation.Service
+	streams  *streaming.Streams
 	settings StreamSettings
 	// pumps counts the streams being written, so that shutdown can wait for
 	// them: their connections are hijacked, and the server no longer tracks them.
@@ -44,9 +46,9 @@ type Handler struct {
 
 var _ httpkit.Routes = (*Handler)(nil)
 
-// NewHandler serves svc.
-func NewHandler(svc ports.Service, s StreamSettings) *Handler {
-	return &Handler{svc: svc, settings: s}
+// NewHandler serves svc and streams.
+func NewHandler(svc *appoperation.Service, streams *streaming.Streams, s StreamSettings) *Handler {
+	return &Handler{svc: svc, streams: streams, settings: s}
 }
 
 // Operation is an operation as clients see it.
@@ -173,23 +175,23 @@ func (h *Handler) Register(api huma.API) {
 }
 
 func (h *Handler) create(ctx context.Context, in *createOperationInput) (*createOperationOutput, error) {
-	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	op, err := h.svc.CreateOperation(ctx, subject, project, ports.CreateOperation{Kind: in.Body.Kind, Message: in.Body.Message})
+	op, err := h.svc.CreateOperation(ctx, access, appoperation.CreateOperation{Kind: in.Body.Kind, Message: in.Body.Message})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &createOperationOutput{Location: "/api/v1/projects/" + project.String() + "/operations/" + op.ID().String(), Body: toResponse(op.State())}, nil
+	return &createOperationOutput{Location: operationPath(access.Project(), op.ID()), Body: toResponse(op.State())}, nil
 }
 
 func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOperationsOutput, error) {
-	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := ports.ListOperations{Limit: in.Limit}
+	q := appoperation.ListOperations{Limit: in.Limit}
 	if in.Status != "" {
 		st, err := operation.ParseStatus("status", in.Status)
 		if err != nil {
@@ -198,13 +200,11 @@ func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOpera
 		q.Status = &st
 	}
 	if in.Cursor != "" {
-		c, err := kernel.ParseCursor(in.Cursor)
-		if err != nil {
-			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+		if q.Cursor, err = httpkit.ParseCursor(ctx, in.Cursor); err != nil {
+			return nil, err
 		}
-		q.Cursor = &c
 	}
-	page, err := h.svc.ListOperations(ctx, subject, project, q)
+	page, err := h.svc.ListOperations(ctx, access, q)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
 	}
@@ -214,17 +214,17 @@ func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOpera
 		out.Body.Items[i] = toResponse(op.State())
 	}
 	if page.Next != nil {
-		out.Body.NextCursor = page.Next.Encode()
+		out.Body.NextCursor = httpkit.EncodeCursor(*page.Next)
 	}
 	return out, nil
 }
 
 func (h *Handler) get(ctx context.Context, in *operationInput) (*operationOutput, error) {
-	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
 	}
-	op, err := h.svc.GetOperation(ctx, subject, project, id)
+	op, err := h.svc.GetOperation(ctx, access, id)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -232,11 +232,11 @@ func (h *Handler) get(ctx context.Context, in *operationInput) (*operationOutput
 }
 
 func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOutput, error) {
-	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
 	}
-	report := ports.ReportProgress{Percent: in.Body.Percent, Message: in.Body.Message, Error: in.Body.Error}
+	report := operation.Report{Percent: in.Body.Percent, Message: in.Body.Message, Error: in.Body.Error}
 	if in.Body.Status != "" {
 		st, err := operation.ParseStatus("status", in.Body.Status)
 		if err != nil {
@@ -251,7 +251,7 @@ func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOu
 		}
 		report.Result = raw
 	}
-	op, err := h.svc.ReportProgress(ctx, subject, project, id, report)
+	op, err := h.svc.ReportProgress(ctx, access, id, report)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -259,11 +259,11 @@ func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOu
 }
 
 func (h *Handler) cancel(ctx context.Context, in *operationInput) (*operationOutput, error) {
-	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
 	}
-	op, err := h.svc.CancelOperation(ctx, subject, project, id)
+	op, err := h.svc.CancelOperation(ctx, access, id)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -271,53 +271,67 @@ func (h *Handler) cancel(ctx context.Context, in *operationInput) (*operationOut
 }
 
 func (h *Handler) operationTicket(ctx context.Context, in *operationInput) (*ticketOutput, error) {
-	subject, project, id, err := operationScope(ctx, in.ProjectID, in.OperationID)
+	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
 	}
-	return h.ticket(ctx, subject, project, &id)
+	return h.ticket(ctx, access, &id)
 }
 
-func (h *Handler) projectTicket(ctx context.Context, in *projectInput) (*ticketOutput, error) {
-	subject, project, err := httpkit.ProjectScope(ctx, in.ProjectID)
+func (h *Handler) projectTicket(ctx context.Context, _ *projectInput) (*ticketOutput, error) {
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return h.ticket(ctx, subject, project, nil)
+	return h.ticket(ctx, access, nil)
 }
 
-func (h *Handler) ticket(ctx context.Context, subject kernel.Subject, project kernel.ProjectID, op *operation.ID) (*ticketOutput, error) {
-	var tokenExp time.Time
-	if p, ok := middleware.PrincipalFrom(ctx); ok {
-		tokenExp = p.ExpiresAt
-	}
-	code, t, err := h.svc.IssueTicket(ctx, subject, project, op, tokenExp)
+func (h *Handler) ticket(ctx context.Context, access kernel.ProjectAccess, op *operation.ID) (*ticketOutput, error) {
+	code, t, err := h.streams.IssueTicket(ctx, access, op, httpkit.RequestOf(ctx).TokenExpiresAt())
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
 	out := &ticketOutput{}
 	out.Body.Ticket = code
 	out.Body.ExpiresAt = t.ExpiresAt
-	out.Body.URL = streamPath(project, op) + "?ticket=" + code
+	out.Body.URL = streamPath(access.Project(), op) + "?" + httpkit.TicketParam + "=" + code
 	return out, nil
 }
 
-func streamPath(project kernel.ProjectID, op *operation.ID) string {
-	p := "/api/v1/projects/" + project.String()
-	if op != nil {
-		return p + "/operations/" + op.String() + "/events"
+// RedeemTicket redeems a stream ticket presented on path, which must be
+// the stream it was issued for; any other is operation.ErrTicketInvalid
+// (and the ticket is used up).
+func (h *Handler) RedeemTicket(ctx context.Context, code, path string) (kernel.Subject, time.Time, error) {
+	t, err := h.streams.RedeemTicket(ctx, code)
+	if err != nil {
+		return kernel.Subject{}, time.Time{}, err
 	}
-	return p + "/events"
+	if !strings.EqualFold(streamPath(t.Project, t.Operation), path) {
+		return kernel.Subject{}, time.Time{}, operation.ErrTicketInvalid
+	}
+	return t.Subject, t.TokenExpiresAt, nil
 }
 
-func operationScope(ctx context.Context, rawProject, rawOp string) (kernel.Subject, kernel.ProjectID, operation.ID, error) {
-	subject, project, err := httpkit.ProjectScope(ctx, rawProject)
+func operationPath(project kernel.ProjectID, op operation.ID) string {
+	return "/api/v1/projects/" + project.String() + "/operations/" + op.String()
+}
+
+func streamPath(project kernel.ProjectID, op *operation.ID) string {
+	if op != nil {
+		return operationPath(project, *op) + "/events"
+	}
+	return "/api/v1/projects/" + project.String() + "/events"
+}
+
+// operationScope is the request's access and its operation id.
+func operationScope(ctx context.Context, rawOp string) (kernel.ProjectAccess, operation.ID, error) {
+	access, err := httpkit.Access(ctx)
 	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, operation.ID{}, err
+		return kernel.ProjectAccess{}, operation.ID{}, err
 	}
 	id, err := operation.ParseID(rawOp)
 	if err != nil {
-		return kernel.Subject{}, kernel.ProjectID{}, operation.ID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+		return kernel.ProjectAccess{}, operation.ID{}, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
 	}
-	return subject, project, id, nil
+	return access, id, nil
 }

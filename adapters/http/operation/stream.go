@@ -15,10 +15,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
-	"github.com/scoped-api/foundation/adapters/http/middleware"
+	"github.com/scoped-api/foundation/application/operation/streaming"
 	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/operation"
-	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
 type streamInput struct {
@@ -74,19 +73,15 @@ func (h *Handler) registerStreams(api huma.API, reg func(huma.Operation) huma.Op
 // open checks everything that can still be answered with a status code,
 // subscribes, and leaves the writing to a pump.
 func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (*huma.StreamResponse, error) {
-	project, err := kernel.ParseProjectID(in.ProjectID)
+	access, err := httpkit.Access(ctx)
 	if err != nil {
-		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "path.")
+		return nil, err
 	}
 	last, err := lastEventID(in)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	subject, tokenExp, err := h.caller(ctx, in.Ticket, project, op)
-	if err != nil {
-		return nil, httpkit.FromError(ctx, err)
-	}
-	stream, err := h.svc.OpenStream(ctx, ports.StreamRequest{Subject: subject, Project: project, Operation: op, LastEventID: last})
+	stream, err := h.streams.Open(ctx, access, op, last)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -94,28 +89,10 @@ func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (
 		stream.Close()
 		return &huma.StreamResponse{Body: func(hctx huma.Context) { hctx.SetStatus(http.StatusNoContent) }}, nil
 	}
+	tokenExp := httpkit.RequestOf(ctx).TokenExpiresAt()
 	// The stream outlives the request: serve takes its context from hctx
 	// only for the request's logger.
 	return &huma.StreamResponse{Body: func(hctx huma.Context) { h.serve(hctx, stream, tokenExp) }}, nil //nolint:contextcheck // see above
-}
-
-// caller is the bearer token's subject, or the ticket's.
-func (h *Handler) caller(ctx context.Context, ticket string, project kernel.ProjectID, op *operation.ID) (kernel.Subject, time.Time, error) {
-	if p, ok := middleware.PrincipalFrom(ctx); ok {
-		return p.Subject, p.ExpiresAt, nil
-	}
-	if ticket == "" {
-		return kernel.Subject{}, time.Time{}, kernel.Unauthorized("auth.required", "a bearer token or a stream ticket is required")
-	}
-	t, err := h.svc.RedeemTicket(ctx, ticket, project, op)
-	if err != nil {
-		return kernel.Subject{}, time.Time{}, err
-	}
-	httpkit.Info(ctx).Subject = t.Subject
-	if s := kernel.WorkScopeFrom(ctx); s != nil {
-		s.Subject = t.Subject
-	}
-	return t.Subject, t.TokenExpiresAt, nil
 }
 
 func lastEventID(in *streamInput) (*int64, error) {
@@ -137,7 +114,7 @@ func lastEventID(in *streamInput) (*int64, error) {
 // serve takes the connection over from the HTTP server: a stream outlives
 // the server's write timeout, and a hijacked connection costs no server
 // goroutine or buffers while it waits.
-func (h *Handler) serve(hctx huma.Context, stream ports.Stream, tokenExp time.Time) {
+func (h *Handler) serve(hctx huma.Context, stream *streaming.Stream, tokenExp time.Time) {
 	c := humagin.Unwrap(hctx)
 	log := httpkit.Logger(hctx.Context())
 	header := c.Writer.Header().Clone()
@@ -176,7 +153,7 @@ const streamSendBuffer = 64 << 10
 
 // pump writes a stream until it ends. Whatever ends it, the client can
 // resume from the last id it received and lose nothing.
-func (h *Handler) pump(conn net.Conn, head []byte, stream ports.Stream, tokenExp time.Time, log *zap.Logger) {
+func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tokenExp time.Time, log *zap.Logger) {
 	defer h.pumps.Done()
 	defer func() { _ = conn.Close() }()
 	defer stream.Close()
@@ -199,7 +176,7 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream ports.Stream, tokenExp
 			events, done := stream.Take()
 			var b bytes.Buffer
 			for i := range events {
-				writeMessage(&b, ports.Message{ID: events[i].Seq, Event: string(events[i].Type), Record: &events[i]})
+				writeMessage(&b, streaming.Message{ID: events[i].Seq, Event: string(events[i].Type), Record: &events[i]})
 			}
 			if done {
 				if err := stream.Err(); err != nil {
@@ -276,22 +253,22 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writeMessage appends one SSE message. JSON never holds a raw newline, so
 // every data field is one line.
-func writeMessage(b *bytes.Buffer, m ports.Message) {
+func writeMessage(b *bytes.Buffer, m streaming.Message) {
 	var data any
 	switch {
 	case m.Record != nil:
 		r := m.Record
 		data = eventData{ID: strconv.FormatInt(r.Seq, 10), Type: string(r.Type), ProjectID: r.Project.String(),
 			OperationID: r.Operation.String(), At: r.At, Operation: toResponse(r.State)}
-	case m.Event == ports.MessageSnapshot && m.Operation != nil:
+	case m.Event == streaming.MessageSnapshot && m.Operation != nil:
 		data = operationSnapshot{Operation: toResponse(*m.Operation)}
-	case m.Event == ports.MessageSnapshot:
+	case m.Event == streaming.MessageSnapshot:
 		ops := make([]Operation, len(m.Operations))
 		for i, s := range m.Operations {
 			ops[i] = toResponse(s)
 		}
 		data = projectSnapshot{Operations: ops}
-	case m.Event == ports.MessageHistoryExpired:
+	case m.Event == streaming.MessageHistoryExpired:
 		data = historyExpired{Detail: "events after your last event id are no longer kept; the snapshot that follows is the current state"}
 	default:
 		data = struct{}{}

@@ -9,21 +9,20 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
-	"github.com/scoped-api/foundation/domain/kernel"
+	appproject "github.com/scoped-api/foundation/application/project"
 	"github.com/scoped-api/foundation/domain/project"
-	ports "github.com/scoped-api/foundation/ports/project"
 )
 
 // BasePath is the collection's path.
 const BasePath = "/api/v1/projects"
 
 // Handler adapts HTTP requests to the project use cases.
-type Handler struct{ svc ports.Service }
+type Handler struct{ svc *appproject.Service }
 
 var _ httpkit.Routes = (*Handler)(nil)
 
 // NewHandler serves svc.
-func NewHandler(svc ports.Service) *Handler { return &Handler{svc: svc} }
+func NewHandler(svc *appproject.Service) *Handler { return &Handler{svc: svc} }
 
 // Project is a project as clients see it.
 type Project struct {
@@ -136,11 +135,11 @@ func (h *Handler) Register(api huma.API) {
 }
 
 func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, error) {
-	owner, err := httpkit.Subject(ctx)
+	owner, err := httpkit.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.CreateProject(ctx, owner, ports.CreateProject{Name: in.Body.Name, Description: in.Body.Description})
+	p, err := h.svc.CreateProject(ctx, owner, appproject.CreateProject{Name: in.Body.Name, Description: in.Body.Description})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -148,17 +147,15 @@ func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, e
 }
 
 func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) {
-	owner, err := httpkit.Subject(ctx)
+	owner, err := httpkit.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := ports.ListProjects{Limit: in.Limit}
+	q := appproject.ListProjects{Limit: in.Limit}
 	if in.Cursor != "" {
-		c, err := kernel.ParseCursor(in.Cursor)
-		if err != nil {
-			return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
+		if q.Cursor, err = httpkit.ParseCursor(ctx, in.Cursor); err != nil {
+			return nil, err
 		}
-		q.Cursor = &c
 	}
 	page, err := h.svc.ListProjects(ctx, owner, q)
 	if err != nil {
@@ -170,17 +167,17 @@ func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) 
 		out.Body.Items[i] = toResponse(p)
 	}
 	if page.Next != nil {
-		out.Body.NextCursor = page.Next.Encode()
+		out.Body.NextCursor = httpkit.EncodeCursor(*page.Next)
 	}
 	return out, nil
 }
 
-func (h *Handler) get(ctx context.Context, in *byIDInput) (*projectOutput, error) {
-	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
+func (h *Handler) get(ctx context.Context, _ *byIDInput) (*projectOutput, error) {
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.GetProject(ctx, owner, id)
+	p, err := h.svc.GetProject(ctx, access)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
@@ -188,23 +185,23 @@ func (h *Handler) get(ctx context.Context, in *byIDInput) (*projectOutput, error
 }
 
 func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, error) {
-	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.UpdateProject(ctx, owner, id, ports.UpdateProject{Name: in.Body.Name, Description: in.Body.Description})
+	p, err := h.svc.UpdateProject(ctx, access, appproject.UpdateProject{Name: in.Body.Name, Description: in.Body.Description})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
 	return &projectOutput{Body: toResponse(p)}, nil
 }
 
-func (h *Handler) delete(ctx context.Context, in *byIDInput) (*struct{}, error) {
-	owner, id, err := httpkit.ProjectScope(ctx, in.ProjectID)
+func (h *Handler) delete(ctx context.Context, _ *byIDInput) (*struct{}, error) {
+	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.svc.DeleteProject(ctx, owner, id); err != nil {
+	if err := h.svc.DeleteProject(ctx, access); err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
 	return nil, nil

@@ -1,5 +1,8 @@
-// Package operation is the in-process event bus and ticket store of the
-// operation context, for the single-instance embedded mode and fast tests.
+// Package operation keeps the operation context in memory: operations,
+// their outbox and event log, the in-process event bus and the ticket
+// store. The bus and the tickets serve the single-instance embedded mode;
+// the repository and the log serve fast tests of the use cases, and all
+// of them pass the same contract suites as the database and Redis adapters.
 package operation
 
 import (
@@ -14,7 +17,7 @@ import (
 // they are replaced by a single Resync.
 const DefaultMaxPending = 1 << 16
 
-// Bus implements ports.Bus within one process. Publish only appends to
+// Bus carries events within one process. Publish only appends to
 // each subscriber's ordered queue; one goroutine per subscriber drains it
 // into its sink. So a slow sink never holds up Publish or the other sinks,
 // and every sink still sees events in publish order.

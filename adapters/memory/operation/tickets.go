@@ -11,7 +11,7 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
-// TicketStore implements ports.TicketStore with a map from the SHA-256 of
+// TicketStore keeps tickets in a map from the SHA-256 of
 // each code to its ticket. Expired tickets are purged lazily, at most
 // once a second, by Save.
 type TicketStore struct {

@@ -14,7 +14,7 @@ import (
 	ports "github.com/scoped-api/foundation/ports/project"
 )
 
-// Repository implements ports.Repository with a map guarded by a mutex.
+// Repository is a map guarded by a mutex.
 type Repository struct {
 	mu   sync.Mutex
 	byID map[kernel.ProjectID]*project.Project
@@ -73,11 +73,21 @@ func (r *Repository) live(owner kernel.Subject, id kernel.ProjectID) (*project.P
 	return p, true
 }
 
-// Get returns one live project of owner.
-func (r *Repository) Get(_ context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
+// Visible reports whether id is a live project of owner.
+func (r *Repository) Visible(_ context.Context, owner kernel.Subject, id kernel.ProjectID) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.live(owner, id)
+	if _, ok := r.live(owner, id); !ok {
+		return project.ErrNotFound
+	}
+	return nil
+}
+
+// Get returns the live project the access is for.
+func (r *Repository) Get(_ context.Context, access kernel.ProjectAccess) (*project.Project, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.live(access.Subject(), access.Project())
 	if !ok {
 		return nil, project.ErrNotFound
 	}
@@ -122,8 +132,9 @@ func less(a, b kernel.Cursor) bool {
 	return bytes.Compare(a.ID[:], b.ID[:]) < 0
 }
 
-// Update applies fn to one live project of owner under the lock.
-func (r *Repository) Update(_ context.Context, owner kernel.Subject, id kernel.ProjectID, fn func(p *project.Project) error) (*project.Project, error) {
+// Update applies fn to the live project the access is for, under the lock.
+func (r *Repository) Update(_ context.Context, access kernel.ProjectAccess, fn func(p *project.Project) error) (*project.Project, error) {
+	owner, id := access.Subject(), access.Project()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	stored, ok := r.live(owner, id)

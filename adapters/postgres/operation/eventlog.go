@@ -23,8 +23,8 @@ import (
 // relayLockKey is the PostgreSQL advisory lock the relay holds ("opevrlay").
 const relayLockKey int64 = 0x6f706576726c6179
 
-// EventLog implements ports.EventLog and ports.RelayStore over the outbox
-// the repository writes and the sequenced log the relay fills.
+// EventLog is the outbox the repository writes, the sequenced log the
+// relay fills from it, and the relay's watermarks.
 type EventLog struct {
 	db      *gorm.DB
 	dialect postgres.Dialect
@@ -149,31 +149,39 @@ func readEvents(tx *gorm.DB, what, query string, args ...any) ([]operation.Recor
 }
 
 // Read returns the project's events (of one operation when op is non-nil) after a sequence number.
-func (l *EventLog) Read(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, after int64, limit int) ([]operation.Recorded, error) {
+func (l *EventLog) Read(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, after int64, limit int) ([]operation.Recorded, error) {
 	tx := postgres.Conn(ctx, l.db)
 	if op != nil {
 		return readEvents(tx, "read operation events",
 			`SELECT `+eventColumns+` FROM operation_events WHERE project_id = ? AND operation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-			projectID.String(), op.String(), after, limit)
+			access.Project().String(), op.String(), after, limit)
 	}
 	return readEvents(tx, "read project events",
 		`SELECT `+eventColumns+` FROM operation_events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		projectID.String(), after, limit)
+		access.Project().String(), after, limit)
 }
 
 // LastSeq returns the sequence number of the project's (or operation's) newest event.
-func (l *EventLog) LastSeq(ctx context.Context, projectID kernel.ProjectID, op *operation.ID) (int64, error) {
+func (l *EventLog) LastSeq(ctx context.Context, access kernel.ProjectAccess, op *operation.ID) (int64, error) {
 	var seq int64
 	var err error
 	tx := postgres.Conn(ctx, l.db)
 	if op != nil {
 		err = tx.Raw(`SELECT COALESCE(MAX(seq), 0) FROM operation_events WHERE project_id = ? AND operation_id = ?`,
-			projectID.String(), op.String()).Row().Scan(&seq)
+			access.Project().String(), op.String()).Row().Scan(&seq)
 	} else {
 		err = tx.Raw(`SELECT COALESCE(MAX(seq), 0) FROM operation_events WHERE project_id = ?`,
-			projectID.String()).Row().Scan(&seq)
+			access.Project().String()).Row().Scan(&seq)
 	}
 	return seq, postgres.Failure("last event seq", err)
+}
+
+// Unsequenced reports whether events of the operation wait in the outbox.
+func (l *EventLog) Unsequenced(ctx context.Context, access kernel.ProjectAccess, op operation.ID) (bool, error) {
+	var n int64
+	err := postgres.Conn(ctx, l.db).Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM operation_outbox WHERE project_id = ? AND operation_id = ? LIMIT 1) AS o`,
+		access.Project().String(), op.String()).Row().Scan(&n)
+	return n > 0, postgres.Failure("unsequenced events", err)
 }
 
 // Horizon returns the highest sequence number pruning removed.

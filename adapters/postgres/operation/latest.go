@@ -10,10 +10,10 @@ import (
 
 // Latest returns the newest event at or below upTo of each of the
 // project's operations (of one when op is non-nil), newest first.
-func (l *EventLog) Latest(ctx context.Context, projectID kernel.ProjectID, op *operation.ID, upTo int64, limit int) ([]operation.Recorded, error) {
+func (l *EventLog) Latest(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, upTo int64, limit int) ([]operation.Recorded, error) {
 	q := `SELECT ` + eventColumns + ` FROM operation_events e
 WHERE e.project_id = ? AND e.seq <= ?`
-	args := []any{projectID.String(), upTo}
+	args := []any{access.Project().String(), upTo}
 	if op != nil {
 		q += ` AND e.operation_id = ?`
 		args = append(args, op.String())

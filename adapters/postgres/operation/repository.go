@@ -30,7 +30,8 @@ func Migrations() postgres.MigrationSet {
 	return postgres.MigrationSet{Context: "operation", Postgres: pg, SQLite: lite}
 }
 
-// Repository implements ports.Repository.
+// Repository stores operations in the operations table and their events
+// in the outbox.
 type Repository struct {
 	db        *gorm.DB
 	forUpdate string
@@ -106,8 +107,8 @@ func jsonArg(b []byte) any {
 var errProjectMismatch = errors.New("operation repository: the operation's project differs from the scope")
 
 // Add inserts op and the events it recorded (its created event) in one transaction.
-func (r *Repository) Add(ctx context.Context, projectID kernel.ProjectID, op *operation.Operation) error {
-	if op.Project() != projectID {
+func (r *Repository) Add(ctx context.Context, access kernel.ProjectAccess, op *operation.Operation) error {
+	if op.Project() != access.Project() {
 		return errProjectMismatch
 	}
 	events := op.PullEvents()
@@ -121,17 +122,17 @@ func (r *Repository) Add(ctx context.Context, projectID kernel.ProjectID, op *op
 		}
 		return insertOutbox(tx, events)
 	})
-	if err == nil && !postgres.InTxContext(ctx) {
+	if err == nil {
 		r.seen.put(rw, 0)
 	}
 	return postgres.Failure("add operation", err)
 }
 
 // Get loads one operation of the project.
-func (r *Repository) Get(ctx context.Context, projectID kernel.ProjectID, id operation.ID) (*operation.Operation, error) {
+func (r *Repository) Get(ctx context.Context, access kernel.ProjectAccess, id operation.ID) (*operation.Operation, error) {
 	var rw row
 	err := rw.scan(postgres.Conn(ctx, r.db).Raw(
-		`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`, projectID.String(), id.String()).Row())
+		`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`, access.Project().String(), id.String()).Row())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, operation.ErrNotFound
 	}
@@ -142,8 +143,8 @@ func (r *Repository) Get(ctx context.Context, projectID kernel.ProjectID, id ope
 }
 
 // List returns one page of the project's operations, newest first.
-func (r *Repository) List(ctx context.Context, projectID kernel.ProjectID, q ports.ListQuery) (ports.Page, error) {
-	tx := postgres.Conn(ctx, r.db).Where("project_id = ?", projectID.String())
+func (r *Repository) List(ctx context.Context, access kernel.ProjectAccess, q ports.ListQuery) (ports.Page, error) {
+	tx := postgres.Conn(ctx, r.db).Where("project_id = ?", access.Project().String())
 	if q.Status != nil {
 		tx = tx.Where("status = ?", string(*q.Status))
 	}
@@ -168,27 +169,27 @@ func (r *Repository) List(ctx context.Context, projectID kernel.ProjectID, q por
 // instead of five; when another writer got in between, it falls back to
 // a locking transaction. fn may therefore run more than once, each time on
 // a freshly loaded operation.
-func (r *Repository) Update(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
+func (r *Repository) Update(ctx context.Context, access kernel.ProjectAccess, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
 	if r.forUpdate != "" {
-		op, done, err := r.updateAtVersion(ctx, projectID, id, fn)
+		op, done, err := r.updateAtVersion(ctx, access, id, fn)
 		if done || err != nil {
 			return op, err
 		}
 	}
-	return r.updateLocked(ctx, projectID, id, fn)
+	return r.updateLocked(ctx, access, id, fn)
 }
 
 // updateAtVersion is the optimistic write; done is false when the row
 // changed after it was read.
-func (r *Repository) updateAtVersion(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, bool, error) {
+func (r *Repository) updateAtVersion(ctx context.Context, access kernel.ProjectAccess, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, bool, error) {
 	rw, version, cached := r.seen.get(id.UUID())
-	if cached && rw.ProjectID != projectID.UUID() {
+	if cached && rw.ProjectID != access.Project().UUID() {
 		cached = false
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if !cached {
 			err := postgres.Conn(ctx, r.db).Raw(`SELECT `+columns+`, version FROM operations WHERE project_id = ? AND id = ?`,
-				projectID.String(), id.String()).Row().Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message,
+				access.Project().String(), id.String()).Row().Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message,
 				&rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt, &version)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, true, operation.ErrNotFound
@@ -197,7 +198,7 @@ func (r *Repository) updateAtVersion(ctx context.Context, projectID kernel.Proje
 				return nil, true, postgres.Failure("update operation", err)
 			}
 		}
-		op, written, fnErr, err := r.writeAtVersion(ctx, projectID, id, rw, version, fn)
+		op, written, fnErr, err := r.writeAtVersion(ctx, access, id, rw, version, fn)
 		if fnErr != nil && cached {
 			// fn refused a remembered state that may be stale: ask again
 			// with the stored one before answering.
@@ -221,7 +222,7 @@ func (r *Repository) updateAtVersion(ctx context.Context, projectID kernel.Proje
 // writeAtVersion applies fn to rw and writes the change and its events in
 // one statement that only applies at version; written is false when the
 // row was at another version. fnErr is fn's refusal.
-func (r *Repository) writeAtVersion(ctx context.Context, projectID kernel.ProjectID, id operation.ID, rw row, version int64, fn func(op *operation.Operation) error) (op *operation.Operation, written bool, fnErr, err error) {
+func (r *Repository) writeAtVersion(ctx context.Context, access kernel.ProjectAccess, id operation.ID, rw row, version int64, fn func(op *operation.Operation) error) (op *operation.Operation, written bool, fnErr, err error) {
 	op = toDomain(rw)
 	if fnErr := fn(op); fnErr != nil {
 		return nil, false, fnErr, nil
@@ -237,7 +238,7 @@ func (r *Repository) writeAtVersion(ctx context.Context, projectID kernel.Projec
 		return nil, false, nil, err
 	}
 	args := append([]any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
-		projectID.String(), id.String(), version}, eventArgs...)
+		access.Project().String(), id.String(), version}, eventArgs...)
 	statement := `WITH changed AS (UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1
 WHERE project_id = ? AND id = ? AND version = ? RETURNING id)
 INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e.p, e.o, e.t, e.a, e.d FROM (VALUES ` + values + `) AS e(p, o, t, a, d) WHERE EXISTS (SELECT 1 FROM changed)`
@@ -250,26 +251,21 @@ INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e
 		r.seen.drop(id.UUID())
 		return nil, false, nil, nil
 	}
-	if postgres.InTxContext(ctx) {
-		// The caller's transaction may still roll back: remember nothing.
-		r.seen.drop(id.UUID())
-	} else {
-		r.seen.put(next, version+1)
-	}
+	r.seen.put(next, version+1)
 	return op, true, nil, nil
 }
 
 // updateLocked loads the operation under a row lock (SQLite serialises
 // its writers), applies fn and saves it with its events: a locking SELECT,
 // an UPDATE and one INSERT in one transaction.
-func (r *Repository) updateLocked(ctx context.Context, projectID kernel.ProjectID, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
+func (r *Repository) updateLocked(ctx context.Context, access kernel.ProjectAccess, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error) {
 	r.seen.drop(id.UUID())
 	var out *operation.Operation
 	var fnErr error
 	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
 		var rw row
 		err := rw.scan(tx.Raw(`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`+r.forUpdate,
-			projectID.String(), id.String()).Row())
+			access.Project().String(), id.String()).Row())
 		if errors.Is(err, sql.ErrNoRows) {
 			return operation.ErrNotFound
 		}
@@ -283,7 +279,7 @@ func (r *Repository) updateLocked(ctx context.Context, projectID kernel.ProjectI
 		next := toRow(op)
 		err = tx.Exec(`UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1 WHERE project_id = ? AND id = ?`,
 			next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
-			projectID.String(), id.String()).Error
+			access.Project().String(), id.String()).Error
 		if err != nil {
 			return err
 		}
@@ -305,9 +301,9 @@ func (r *Repository) updateLocked(ctx context.Context, projectID kernel.ProjectI
 }
 
 // CountByStatus counts the project's operations in each status present.
-func (r *Repository) CountByStatus(ctx context.Context, projectID kernel.ProjectID) (map[operation.Status]int64, error) {
+func (r *Repository) CountByStatus(ctx context.Context, access kernel.ProjectAccess) (map[operation.Status]int64, error) {
 	rows, err := postgres.Conn(ctx, r.db).Raw(
-		`SELECT status, COUNT(*) FROM operations WHERE project_id = ? GROUP BY status`, projectID.String()).Rows()
+		`SELECT status, COUNT(*) FROM operations WHERE project_id = ? GROUP BY status`, access.Project().String()).Rows()
 	if err != nil {
 		return nil, postgres.Failure("count operations", err)
 	}

@@ -29,7 +29,7 @@ func Migrations() postgres.MigrationSet {
 	return postgres.MigrationSet{Context: "project", Postgres: pg, SQLite: lite}
 }
 
-// Repository implements ports.Repository.
+// Repository stores projects in the projects table.
 type Repository struct{ db *gorm.DB }
 
 var _ ports.Repository = (*Repository)(nil)
@@ -71,10 +71,6 @@ func toDomain(r row) *project.Project {
 	return project.Rehydrate(kernel.ProjectIDFrom(r.ID), owner, r.Name, r.Description, r.CreatedAt.UTC(), r.UpdatedAt.UTC(), deleted)
 }
 
-func scope(owner kernel.Subject) map[string]string {
-	return map[string]string{"app.subject": owner.String()}
-}
-
 // errOwnerMismatch guards against a caller passing one owner as the scope
 // and a project of another.
 var errOwnerMismatch = errors.New("project repository: project owner differs from the scope")
@@ -96,14 +92,26 @@ func (r *Repository) live(tx *gorm.DB, owner kernel.Subject) *gorm.DB {
 	return tx.Where("owner = ? AND deleted_at IS NULL", owner.String())
 }
 
-// Get loads one live project of owner. It is the hottest read of the API,
-// so it uses a raw statement and scans it directly instead of GORM's
-// reflection-based query builder (a third of the cost of the whole call).
-func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) (*project.Project, error) {
+// Visible reports whether id is a live project of owner.
+func (r *Repository) Visible(ctx context.Context, owner kernel.Subject, id kernel.ProjectID) error {
+	var one int
+	err := postgres.Conn(ctx, r.db).Raw(
+		`SELECT 1 FROM projects WHERE id = ? AND owner = ? AND deleted_at IS NULL`, id.String(), owner.String(),
+	).Row().Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return project.ErrNotFound
+	}
+	return postgres.Failure("find project", err)
+}
+
+// Get loads the live project the access is for. It is the hottest read of
+// the API, so it uses a raw statement and scans it directly instead of
+// GORM's reflection-based query builder (a third of the cost of the whole call).
+func (r *Repository) Get(ctx context.Context, access kernel.ProjectAccess) (*project.Project, error) {
 	var rw row
 	err := postgres.Conn(ctx, r.db).Raw(
 		`SELECT id, name, description, created_at, updated_at FROM projects WHERE id = ? AND owner = ? AND deleted_at IS NULL`,
-		id.String(), owner.String(),
+		access.Project().String(), access.Subject().String(),
 	).Row().Scan(&rw.ID, &rw.Name, &rw.Description, &rw.CreatedAt, &rw.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, project.ErrNotFound
@@ -111,7 +119,7 @@ func (r *Repository) Get(ctx context.Context, owner kernel.Subject, id kernel.Pr
 	if err != nil {
 		return nil, postgres.Failure("get project", err)
 	}
-	rw.Owner = owner.String()
+	rw.Owner = access.Subject().String()
 	return toDomain(rw), nil
 }
 
@@ -131,10 +139,11 @@ func (r *Repository) List(ctx context.Context, owner kernel.Subject, q ports.Lis
 	return page, nil
 }
 
-// Update locks one live project of owner, applies fn and saves it.
-func (r *Repository) Update(ctx context.Context, owner kernel.Subject, id kernel.ProjectID, fn func(p *project.Project) error) (*project.Project, error) {
+// Update locks the live project the access is for, applies fn and saves it.
+func (r *Repository) Update(ctx context.Context, access kernel.ProjectAccess, fn func(p *project.Project) error) (*project.Project, error) {
+	owner, id := access.Subject(), access.Project()
 	var out *project.Project
-	err := postgres.InScopedTx(ctx, r.db, scope(owner), func(tx *gorm.DB) error {
+	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
 		var rw row
 		err := r.live(tx, owner).Where("id = ?", id.String()).
 			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Take(&rw).Error

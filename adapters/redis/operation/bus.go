@@ -19,7 +19,7 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
-// Bus implements ports.Bus with Redis pub/sub. Every event goes to its
+// Bus carries events over Redis pub/sub. Every event goes to its
 // operation's channel, {prefix}progress:{project_id}:{operation_id}, and to
 // its project's channel, {prefix}progress:{project_id}, for tools that
 // watch one project; a subscriber listens to the operation channels only,

@@ -16,7 +16,7 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
-// TicketStore implements ports.TicketStore with one Redis key per ticket,
+// TicketStore keeps tickets in Redis, one key per ticket,
 // {prefix}stream-ticket:{sha256 of the code}, that expires with the
 // ticket. Redis never sees the code itself.
 type TicketStore struct {

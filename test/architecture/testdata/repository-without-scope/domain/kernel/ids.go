@@ -6,3 +6,9 @@ type ProjectID struct{ v string }
 
 // Subject is the caller.
 type Subject struct{ v string }
+
+// ProjectAccess is the capability the gate grants.
+type ProjectAccess struct {
+	subject Subject
+	project ProjectID
+}

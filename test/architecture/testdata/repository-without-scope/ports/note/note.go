@@ -10,12 +10,12 @@ import (
 
 // Repository stores notes.
 type Repository interface {
-	// Add is correct: ctx, then the project.
-	Add(ctx context.Context, projectID kernel.ProjectID, n *note.Note) error
+	// Add is correct: ctx, then the access.
+	Add(ctx context.Context, access kernel.ProjectAccess, n *note.Note) error
 	// Get loads a note by id alone: any project's note.
 	Get(ctx context.Context, id note.ID) (*note.Note, error)
 	// Count has no context at all.
-	Count(projectID kernel.ProjectID) int
+	Count(access kernel.ProjectAccess) int
 }
 
 // ArchiveRepository is scoped by the caller, which only the project context may be.

@@ -18,10 +18,14 @@ const CorrelationHeader = "X-Correlation-ID"
 
 var validCorrelation = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
-// Correlation keeps a well-formed incoming X-Correlation-ID (or
-// X-Request-ID), replaces anything else with a fresh UUID, and puts it on
-// the response, the request's logger and its context.
-func Correlation(base *zap.Logger) gin.HandlerFunc {
+// RequestRecord starts the request's record (httpkit.Request), before
+// anything else runs: its correlation id — a well-formed incoming
+// X-Correlation-ID (or X-Request-ID), a fresh UUID otherwise, echoed on the
+// response —, its path, its route template and, on a route with a
+// {project_id}, that id parsed once. Tracing's sampler reads the route and
+// the project; the gate's middleware decides whether the caller may act
+// in that project.
+func RequestRecord(base *zap.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(CorrelationHeader)
 		if id == "" {
@@ -31,12 +35,8 @@ func Correlation(base *zap.Logger) gin.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Header(CorrelationHeader, id)
-		info := &httpkit.RequestInfo{
-			CorrelationID: id,
-			Path:          c.Request.URL.Path,
-			Logger:        base.WithLazy(zap.String("correlation_id", id)),
-		}
-		c.Request = c.Request.WithContext(httpkit.WithRequestInfo(c.Request.Context(), info))
+		r := httpkit.NewRequest(base, id, c.Request.URL.Path, RouteTemplate(c.FullPath()), c.Param(httpkit.ProjectParam))
+		c.Request = c.Request.WithContext(httpkit.WithRequest(c.Request.Context(), r))
 		c.Next()
 	}
 }

@@ -1,4 +1,10 @@
-package operation
+// Package streaming is the operation context's event streams: the hub that
+// fans the events an instance receives out to its subscribers, the
+// snapshot and resume protocol a stream opens with, and the tickets that
+// let a browser open one. Its exported surface is Streams (open a stream,
+// issue and redeem tickets) and Hub (the bus's sink, Connected, Shutdown);
+// subscribers, queues and locks stay inside.
+package streaming
 
 import (
 	"context"
@@ -10,6 +16,13 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/ports/shared"
 )
+
+// logPage is how many events one read of the log returns when a stream or
+// the hub catches up on what it missed.
+const logPage = 500
+
+// gapReadTimeout bounds one catch-up of missed events from the log.
+const gapReadTimeout = 5 * time.Second
 
 // Hub fans the events an instance receives out to its local streams. It is
 // the bus's one sink: one subscription per instance, whatever the number of
@@ -34,7 +47,7 @@ type Hub struct {
 
 var _ ports.Sink = (*Hub)(nil)
 
-// HubSettings bound each subscriber.
+// HubSettings bound each subscriber; both numbers are required.
 type HubSettings struct {
 	// Buffer is how many events a subscriber may fall behind before it is
 	// disconnected (it resumes from its last id, losing nothing).
@@ -47,11 +60,8 @@ type HubSettings struct {
 
 // NewHub returns a hub that fills gaps from store.
 func NewHub(store ports.RelayStore, metrics shared.StreamMetrics, s HubSettings) *Hub {
-	if s.Buffer < 1 {
-		s.Buffer = 256
-	}
-	if s.MaxStreamsPerSubject < 1 {
-		s.MaxStreamsPerSubject = 16
+	if store == nil || metrics == nil || s.Buffer < 1 || s.MaxStreamsPerSubject < 1 {
+		panic("streaming.NewHub: nil dependency or a bound below 1")
 	}
 	if s.OnError == nil {
 		s.OnError = func(error) {}
@@ -65,13 +75,10 @@ func NewHub(store ports.RelayStore, metrics shared.StreamMetrics, s HubSettings)
 	}
 }
 
-// head is the log's highest sequence number.
-func (h *Hub) head(ctx context.Context) (int64, error) { return h.store.Head(ctx) }
-
 // Prime sets the position the hub starts from (the log's head), before
 // it subscribes to the bus.
 func (h *Hub) Prime(ctx context.Context) error {
-	head, err := h.head(ctx)
+	head, err := h.store.Head(ctx)
 	if err != nil {
 		return err
 	}
@@ -80,9 +87,6 @@ func (h *Hub) Prime(ctx context.Context) error {
 	h.mu.Unlock()
 	return nil
 }
-
-// gapReadTimeout bounds one read of missed events from the log.
-const gapReadTimeout = 5 * time.Second
 
 // Deliver is called by the bus, from one goroutine, for every event published.
 func (h *Hub) Deliver(ev operation.Recorded) {
@@ -115,7 +119,7 @@ func (h *Hub) catchUp(until int64) bool {
 		if until > 0 && last >= until-1 {
 			return true
 		}
-		page, err := h.store.ReadAll(ctx, last, 500)
+		page, err := h.store.ReadAll(ctx, last, logPage)
 		if err != nil {
 			// Without the missed events no stream can be served in order:
 			// end them all; each resumes from its last id, reading the
@@ -135,7 +139,7 @@ func (h *Hub) catchUp(until int64) bool {
 			}
 			h.dispatch(ev)
 		}
-		if len(page) < 500 {
+		if len(page) < logPage {
 			if until > 0 {
 				// The log has no more before until: the gap was a hole.
 				h.mu.Lock()
@@ -180,61 +184,6 @@ func (h *Hub) dispatch(ev operation.Recorded) {
 	}
 }
 
-// subscriber is one stream's place in the hub. Its queue holds the events
-// not yet taken by the stream's writer; it is empty (and costs nothing)
-// while the stream is idle, and bounded by the hub's buffer.
-type subscriber struct {
-	hub     *Hub
-	subject kernel.Subject
-	project kernel.ProjectID
-	op      *operation.ID
-	// floor: events at or below it were already sent (in the initial messages).
-	floor int64
-	// removed is guarded by hub.mu; the rest below by mu.
-	removed bool
-	ready   chan struct{}
-	mu      sync.Mutex
-	queue   []operation.Recorded
-	ended   bool
-	err     error
-}
-
-// push queues ev, reporting false when the queue is full.
-func (s *subscriber) push(ev operation.Recorded, limit int) bool {
-	s.mu.Lock()
-	if len(s.queue) >= limit {
-		s.mu.Unlock()
-		return false
-	}
-	s.queue = append(s.queue, ev)
-	s.mu.Unlock()
-	s.signal()
-	return true
-}
-
-func (s *subscriber) signal() {
-	select {
-	case s.ready <- struct{}{}:
-	default:
-	}
-}
-
-// take hands the queued events to the writer; done reports that the
-// stream ended after them.
-func (s *subscriber) take() (events []operation.Recorded, done bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	events, s.queue = s.queue, nil
-	return events, s.ended
-}
-
-func (s *subscriber) end(err error) {
-	s.mu.Lock()
-	s.ended, s.err = true, err
-	s.mu.Unlock()
-	s.signal()
-}
-
 // subscribe registers a stream, refusing one over the caller's cap.
 func (h *Hub) subscribe(subject kernel.Subject, project kernel.ProjectID, op *operation.ID) (*subscriber, error) {
 	h.mu.Lock()
@@ -267,21 +216,12 @@ func (h *Hub) subscribe(subject kernel.Subject, project kernel.ProjectID, op *op
 	return s, nil
 }
 
-// setFloor records what the initial messages already cover and drops
-// queued events at or below it.
+// setFloor records what a stream's initial messages already cover.
 func (h *Hub) setFloor(s *subscriber, floor int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.floor = floor
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	kept := s.queue[:0]
-	for _, ev := range s.queue {
-		if ev.Seq > floor {
-			kept = append(kept, ev)
-		}
-	}
-	s.queue = kept
+	s.dropThrough(floor)
 }
 
 func (h *Hub) remove(s *subscriber, err error) {

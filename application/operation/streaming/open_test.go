@@ -1,0 +1,220 @@
+package streaming
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/operation"
+)
+
+func TestProjectStreamOpensWithTheLoggedStateThenGoesLive(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	running, done := w.create(inA), w.create(inA)
+	w.report(inA, running, percent(30))
+	w.report(inA, done, operation.Report{Percent: 100, Status: ptr(operation.StatusCancelled)})
+	w.publish() // 1..4
+	w.report(inA, running, percent(40))
+	// 40 is accepted but not numbered: the snapshot must not show it.
+	st, err := w.streams.Open(ctx, inA, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	init := st.Initial()
+	if len(init) != 1 || init[0].Event != MessageSnapshot || init[0].ID != 4 || len(init[0].Operations) != 1 ||
+		init[0].Operations[0].ID != running.ID() || init[0].Operations[0].Percent != 30 {
+		t.Fatalf("initial %+v", init)
+	}
+	w.publish() // 5: the report of 40 arrives live
+	select {
+	case <-st.Ready():
+	case <-time.After(time.Second):
+		t.Fatal("no live event")
+	}
+	if evs, ended := st.Take(); ended || !equal(seqs(evs), []int64{5}) || evs[0].State.Percent != 40 {
+		t.Fatalf("live %v ended=%v", seqs(evs), ended)
+	}
+	// Another project's events never reach it.
+	other := w.create(inB)
+	w.report(inB, other, percent(1))
+	w.publish()
+	if evs, _ := st.Take(); len(evs) != 0 {
+		t.Fatalf("project B's events reached project A's stream: %v", seqs(evs))
+	}
+}
+
+// TestOperationStreamWaitsForTheRelayToNumberANewOperation: an operation
+// whose events all wait in the outbox opens with the state they lead to,
+// once the relay (woken by the opening) has numbered them, and none of
+// them arrives again live.
+func TestOperationStreamWaitsForTheRelayToNumberANewOperation(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.report(inA, op, percent(40))
+	w.onWake = func() { w.publish() }
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	init := st.Initial()
+	if w.woken == 0 || len(init) != 1 || init[0].Event != MessageSnapshot || init[0].ID != 2 || init[0].Operation.Percent != 40 {
+		t.Fatalf("woken %d, initial %+v", w.woken, init)
+	}
+	if evs, _ := st.Take(); len(evs) != 0 {
+		t.Fatalf("events the snapshot covers arrived live: %v", seqs(evs))
+	}
+}
+
+// TestOperationStreamWaitsForNumberingEvenWithoutTheBus: with the bus
+// down the relay still numbers events; the opening finds them by looking
+// again.
+func TestOperationStreamWaitsForNumberingEvenWithoutTheBus(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.onWake = func() {
+		if w.woken == 3 { // the relay gets to it on its third wake-up
+			w.sequence()
+		}
+	}
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if init := st.Initial(); len(init) != 1 || init[0].ID != 1 || init[0].Operation.Status != operation.StatusPending {
+		t.Fatalf("initial %+v", init)
+	}
+}
+
+func TestOperationStreamGivesUpAtTheDeadlineWhenNothingIsNumbered(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, err := w.streams.Open(short, inA, ptr(op.ID()), nil); kernel.KindOf(err) != kernel.KindUnavailable {
+		t.Fatalf("a relay that never numbers: %v, want unavailable", err)
+	}
+	if w.hub.Connected(projA) != 0 {
+		t.Fatal("a failed opening left its subscription behind")
+	}
+}
+
+func TestOperationStreamOfAPrunedHistoryShowsTheStoredState(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.report(inA, op, percent(70))
+	evs := w.publish()
+	if err := w.log.MarkPublished(ctx, evs[len(evs)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.log.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("prune: %d %v", n, err)
+	}
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if init := st.Initial(); len(init) != 1 || init[0].Operation.Percent != 70 || init[0].ID != 0 {
+		t.Fatalf("initial %+v", init)
+	}
+	// A resume from before the horizon is told the history expired.
+	res, err := w.streams.Open(ctx, inA, ptr(op.ID()), ptr(int64(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	if init := res.Initial(); len(init) != 2 || init[0].Event != MessageHistoryExpired || init[1].Event != MessageSnapshot || init[0].ID != init[1].ID {
+		t.Fatalf("resume below the horizon %+v", init)
+	}
+}
+
+func TestResumeSendsWhatWasMissedAndEndsFinishedOperations(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.report(inA, op, percent(10))
+	w.report(inA, op, percent(20))
+	w.report(inA, op, operation.Report{Percent: 100, Status: ptr(operation.StatusSucceeded)})
+	w.publish() // 1..4
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), ptr(int64(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := st.Initial()
+	if !st.Finished() || len(init) != 2 || init[0].ID != 3 || init[1].ID != 4 || init[1].Event != string(operation.EventSucceeded) {
+		t.Fatalf("resume after 2: finished=%v %+v", st.Finished(), init)
+	}
+	// Resumed after its terminal event: nothing left to say.
+	st, err = w.streams.Open(ctx, inA, ptr(op.ID()), ptr(int64(4)))
+	if err != nil || !st.Finished() || len(st.Initial()) != 0 {
+		t.Fatalf("resume after the end: %v finished=%v %+v", err, st.Finished(), st.Initial())
+	}
+	// An id this log never issued is treated like a pruned one.
+	st, err = w.streams.Open(ctx, inA, nil, ptr(int64(99)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if init := st.Initial(); len(init) != 2 || init[0].Event != MessageHistoryExpired || init[1].ID != 4 {
+		t.Fatalf("resume after a forged id %+v", init)
+	}
+	if w.hub.Connected(projA) != 1 {
+		t.Fatalf("finished streams stay subscribed: %d", w.hub.Connected(projA))
+	}
+}
+
+func TestStreamsNeedAnAccessAndAnOperationOfTheProject(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	if _, err := w.streams.Open(ctx, kernel.ProjectAccess{}, nil, nil); err == nil || kernel.KindOf(err) != kernel.KindUnknown {
+		t.Fatalf("no access: %v", err)
+	}
+	if _, err := w.streams.Open(ctx, inB, ptr(op.ID()), nil); !errors.Is(err, operation.ErrNotFound) {
+		t.Fatalf("project A's operation through project B: %v", err)
+	}
+	if _, _, err := w.streams.IssueTicket(ctx, inB, ptr(op.ID()), time.Time{}); !errors.Is(err, operation.ErrNotFound) {
+		t.Fatalf("a ticket for project A's operation through project B: %v", err)
+	}
+	if _, _, err := w.streams.IssueTicket(ctx, kernel.ProjectAccess{}, nil, time.Time{}); err == nil {
+		t.Fatal("a ticket without an access")
+	}
+}
+
+func TestTicketsWorkOnceAndExpire(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	tokenExp := t0.Add(20 * time.Second)
+	code, ticket, err := w.streams.IssueTicket(ctx, inA, ptr(op.ID()), tokenExp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(code) < 40 || ticket.Subject != alice || ticket.Project != projA || *ticket.Operation != op.ID() ||
+		!ticket.ExpiresAt.Equal(tokenExp) || !ticket.TokenExpiresAt.Equal(tokenExp) {
+		t.Fatalf("ticket %q %+v: it must expire with the token when that comes first", code, ticket)
+	}
+	got, err := w.streams.RedeemTicket(ctx, code)
+	if err != nil || got.Subject != alice || *got.Operation != op.ID() {
+		t.Fatalf("redeem: %+v %v", got, err)
+	}
+	if _, err := w.streams.RedeemTicket(ctx, code); !errors.Is(err, operation.ErrTicketInvalid) {
+		t.Fatalf("second redemption: %v", err)
+	}
+	code, ticket, _ = w.streams.IssueTicket(ctx, inA, nil, time.Time{})
+	if !ticket.ExpiresAt.Equal(t0.Add(time.Minute)) || ticket.Operation != nil {
+		t.Fatalf("project ticket %+v", ticket)
+	}
+	w.clock.Advance(time.Minute)
+	if _, err := w.streams.RedeemTicket(ctx, code); !errors.Is(err, operation.ErrTicketInvalid) {
+		t.Fatalf("expired ticket: %v", err)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 129), "never-issued"} {
+		if _, err := w.streams.RedeemTicket(ctx, bad); !errors.Is(err, operation.ErrTicketInvalid) {
+			t.Errorf("code %q: %v", bad, err)
+		}
+	}
+}

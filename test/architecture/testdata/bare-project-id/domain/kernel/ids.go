@@ -1,0 +1,14 @@
+// Package kernel holds the scope types.
+package kernel
+
+// ProjectID identifies a project.
+type ProjectID struct{ v string }
+
+// Subject is the caller.
+type Subject struct{ v string }
+
+// ProjectAccess is the capability the gate grants.
+type ProjectAccess struct {
+	subject Subject
+	project ProjectID
+}
