@@ -47,11 +47,11 @@ func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
 }
 
 // newEngine builds the router with the middleware in the one order that
-// holds: the request's record first (its correlation id, which everything
-// logs, its route and project, which the sampler reads), tracing and
-// metrics, the access log around everything below it (so it sees panics as
-// 500s), then recovery, the headers every response carries, the request's
-// deadline, CORS, the body limit and the JSON media type check. The API's
+// holds: the request's record and deadline first (its correlation id,
+// which everything logs, its route and project, which the sampler reads),
+// tracing and metrics, the access log around everything below it (so it
+// sees panics as 500s), then recovery, the headers every response carries,
+// CORS, the body limit and the JSON media type check. The API's
 // own middleware (authentication, then the project gate) is in newAPI.
 func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
@@ -61,14 +61,13 @@ func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	engine.RedirectTrailingSlash = false
 	engine.RedirectFixedPath = false
 
-	engine.Use(middleware.RequestRecord(log))
+	engine.Use(middleware.RequestRecord(log, cfg.HTTP.RequestTimeout))
 	engine.Use(tel.Tracing...)
 	engine.Use(tel.Metrics...)
 	engine.Use(
 		middleware.AccessLog(log),
 		middleware.Recovery(),
 		middleware.SecurityHeaders(docs.Prefix),
-		middleware.Deadline(cfg.HTTP.RequestTimeout),
 	)
 	if len(cfg.CORS.AllowedOrigins) > 0 {
 		engine.Use(middleware.CORS(cfg.CORS.AllowedOrigins))

@@ -25,8 +25,11 @@ const ProjectParam = "project_id"
 // the project access by the project gate's middleware.
 type Request struct {
 	correlationID string
-	path          string
-	route         string
+	// correlationHeader is the response header's value, held here so that
+	// echoing it allocates nothing more.
+	correlationHeader [1]string
+	path              string
+	route             string
 	// project is the {project_id} path parameter, parsed once; projectErr
 	// is why it did not parse.
 	project    kernel.ProjectID
@@ -46,7 +49,7 @@ type requestKey struct{}
 // NewRequest starts the record of a request. rawProject is its
 // {project_id} path parameter ("" on routes without one).
 func NewRequest(base *zap.Logger, correlationID, path, route, rawProject string) *Request {
-	r := &Request{correlationID: correlationID, path: path, route: route, base: base}
+	r := &Request{correlationID: correlationID, correlationHeader: [1]string{correlationID}, path: path, route: route, base: base}
 	if rawProject != "" {
 		r.project, r.projectErr = kernel.ParseProjectID(rawProject)
 	}
@@ -80,6 +83,10 @@ func (r *Request) CorrelationID() string {
 	}
 	return r.correlationID
 }
+
+// CorrelationHeader is the correlation id as a header value; the caller
+// must not change it.
+func (r *Request) CorrelationHeader() []string { return r.correlationHeader[:1:1] }
 
 // Path is the request's path, as problems report it.
 func (r *Request) Path() string {

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -9,6 +10,10 @@ import (
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 )
+
+// accessFields recycles the access line's fields: zap's cores encode or
+// copy them in Write and keep nothing.
+var accessFields = sync.Pool{New: func() any { s := make([]zap.Field, 0, 8); return &s }}
 
 // AccessLog writes one line per request. It logs the route template, not
 // the raw path, and never the query string or headers (they may hold tokens).
@@ -28,7 +33,9 @@ func AccessLog(base *zap.Logger) gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
-		fields := make([]zap.Field, 0, 8)
+		buf := accessFields.Get().(*[]zap.Field)
+		defer accessFields.Put(buf)
+		fields := (*buf)[:0]
 		if id := r.CorrelationID(); id != "" {
 			fields = append(fields, zap.String("correlation_id", id))
 		}

@@ -18,21 +18,27 @@ const (
 )
 
 // headerSet is a fixed set of response headers, built once with canonical
-// keys; each value slice has len == cap, so a later Header().Add copies
-// instead of writing into the shared array.
-type headerSet map[string][]string
+// keys, and a slice rather than a map because applying it is a walk; each
+// value slice has len == cap, so a later Header().Add copies instead of
+// writing into the shared array.
+type headerSet []headerField
+
+type headerField struct {
+	key   string
+	value []string
+}
 
 func newHeaderSet(kv ...string) headerSet {
-	h := headerSet{}
+	var h headerSet
 	for i := 0; i+1 < len(kv); i += 2 {
-		h[http.CanonicalHeaderKey(kv[i])] = []string{kv[i+1]}[:1:1]
+		h = append(h, headerField{http.CanonicalHeaderKey(kv[i]), []string{kv[i+1]}[:1:1]})
 	}
 	return h
 }
 
 func (s headerSet) apply(h http.Header) {
-	for k, v := range s {
-		h[k] = v
+	for _, f := range s {
+		h[f.key] = f.value
 	}
 }
 
@@ -75,7 +81,7 @@ func BodyLimit(maxBytes int64) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		if c.Request.Body != nil {
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes)
 		}
 		c.Next()
@@ -89,7 +95,7 @@ func BodyLimit(maxBytes int64) gin.HandlerFunc {
 // case-insensitive). A body without a Content-Type is read as JSON.
 func JSONBodies() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ct := c.GetHeader("Content-Type")
+		ct := firstHeader(c.Request.Header, "Content-Type")
 		if ct == "" || (c.Request.ContentLength == 0 && c.Request.TransferEncoding == nil) {
 			c.Next()
 			return

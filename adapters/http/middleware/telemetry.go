@@ -2,9 +2,12 @@ package middleware
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,7 +48,10 @@ func Tracing(server string, tp trace.TracerProvider, propagator propagation.Text
 			span(c)
 			return
 		}
-		ctx := propagator.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		ctx := c.Request.Context()
+		if carriesTraceContext(c.Request.Header) {
+			ctx = propagator.Extract(ctx, propagation.HeaderCarrier(c.Request.Header))
+		}
 		if !trace.SpanContextFromContext(ctx).IsValid() {
 			ctx = trace.ContextWithSpanContext(ctx, newSpanContext())
 		}
@@ -56,14 +62,22 @@ func Tracing(server string, tp trace.TracerProvider, propagator propagation.Text
 	}
 }
 
+// carriesTraceContext reports whether the request has any header the W3C
+// propagators read; without one, extracting finds nothing.
+func carriesTraceContext(h http.Header) bool {
+	return len(h["Traceparent"]) > 0 || len(h["Tracestate"]) > 0 || len(h["Baggage"]) > 0
+}
+
 // newSpanContext makes an unsampled span context with fresh random ids.
+// They correlate a request's log lines and problems and guard nothing,
+// so the runtime's fast generator serves, as the SDK's own id generator's
+// does.
 func newSpanContext() trace.SpanContext {
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // one read for both ids; crypto/rand never fails on Linux
 	var tid trace.TraceID
 	var sid trace.SpanID
-	copy(tid[:], b[:16])
-	copy(sid[:], b[16:])
+	binary.LittleEndian.PutUint64(tid[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(tid[8:], rand.Uint64())
+	binary.LittleEndian.PutUint64(sid[:], rand.Uint64())
 	tid[15] |= 1 // an all-zero id is invalid
 	sid[7] |= 1
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid})
@@ -102,23 +116,42 @@ func Metrics(m metric.Meter) (gin.HandlerFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	active, err := m.Int64UpDownCounter("http.server.active_requests",
-		metric.WithDescription("HTTP requests being served"))
+	// Requests in flight are counted with one atomic add per method, and
+	// read by the SDK when it collects, rather than two SDK measurements
+	// per request. A method shows up once it has been served, as with a
+	// synchronous counter.
+	var inFlight [len(standardMethods)]struct {
+		n    atomic.Int64
+		seen atomic.Bool
+	}
+	methodAttrs := make([]metric.ObserveOption, len(standardMethods))
+	for i, method := range standardMethods {
+		methodAttrs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
+	}
+	_, err = m.Int64ObservableUpDownCounter("http.server.active_requests",
+		metric.WithDescription("HTTP requests being served"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			for i := range inFlight {
+				if inFlight[i].seen.Load() {
+					o.Observe(inFlight[i].n.Load(), methodAttrs[i])
+				}
+			}
+			return nil
+		}))
 	if err != nil {
 		return nil, err
 	}
-	methods := map[string]metric.AddOption{}
-	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"} {
-		methods[method] = metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", method)))
-	}
 	var sets sync.Map // seriesKey -> metric.RecordOption; bounded by routes × methods × statuses
 	return func(c *gin.Context) {
-		method := standardMethod(c.Request.Method)
-		ctx := context.WithoutCancel(c.Request.Context())
-		active.Add(ctx, 1, methods[method])
+		mi := methodIndex(c.Request.Method)
+		method := standardMethods[mi]
+		ctx := c.Request.Context() // the SDK reads only its span, for exemplars
+		active := &inFlight[mi]
+		active.n.Add(1)
+		active.seen.Store(true)
 		start := time.Now()
 		defer func() {
-			active.Add(ctx, -1, methods[method])
+			active.n.Add(-1)
 			key := seriesKey{route: c.FullPath(), method: method, status: c.Writer.Status()}
 			opt, ok := sets.Load(key)
 			if !ok {
@@ -143,12 +176,16 @@ type seriesKey struct {
 	status        int
 }
 
-func standardMethod(m string) string {
-	switch m {
-	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
-		return m
+// standardMethods are the method labels; anything else is "_OTHER".
+var standardMethods = [...]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"}
+
+func methodIndex(m string) int {
+	for i, s := range standardMethods[:len(standardMethods)-1] {
+		if s == m {
+			return i
+		}
 	}
-	return "_OTHER"
+	return len(standardMethods) - 1
 }
 
 var templates sync.Map // gin path -> route template
