@@ -116,7 +116,7 @@ type StreamConfig struct {
 	TicketTTL            time.Duration `env:"SSE_TICKET_TTL" envDefault:"60s"`
 	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
 	RelayBatch           int           `env:"EVENTS_RELAY_BATCH" envDefault:"500"`
-	RelayLinger          time.Duration `env:"EVENTS_RELAY_LINGER" envDefault:"5ms"`
+	RelayLinger          time.Duration `env:"EVENTS_RELAY_LINGER" envDefault:"0s"`
 }
 
 // LoadConfig reads the configuration from environ (the process environment

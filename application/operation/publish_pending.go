@@ -1,46 +1,56 @@
 package operation
 
-import "context"
+import (
+	"context"
+
+	ports "github.com/scoped-api/foundation/ports/operation"
+)
 
 // PublishPending numbers every accepted event still in the outbox, in
 // acceptance order, and publishes every numbered event the bus has not
-// taken yet. It holds the relay lock, which at most one instance holds at
-// a time, so events are numbered and published in one order. An event is
+// taken yet. Numbering excludes other instances only while it runs; two
+// instances may publish at once, which costs a hub at most a read of the
+// log (it puts events in order and drops those it has seen). An event is
 // marked published only after the bus took it: while the bus is down,
 // events wait in the log and leave, in order, once it is back.
+//
+// Numbering does not wait for the bus: when it fails, the step goes on
+// numbering what waits (so that streams opening meanwhile find it in the
+// log) and reports the failure at the end.
+//
+// What it published is marked by its next call, with the numbering (one
+// round trip instead of two): until then another instance may publish it
+// again, which hubs drop.
 func (s *Service) PublishPending(ctx context.Context) error {
-	unlock, err := s.d.Relay.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	s.publishing.Lock()
+	defer s.publishing.Unlock()
+	var publishErr error
 	for {
-		n, err := s.d.Relay.Sequence(ctx, s.settings.Batch)
+		numbered, err := s.d.Relay.Sequence(ctx, s.settings.Batch, s.unmarked)
 		if err != nil {
 			return err
 		}
-		if n < s.settings.Batch {
+		s.unmarked = ports.Range{}
+		events := numbered.Events
+		if publishErr == nil && numbered.Backlog {
+			// Earlier events wait too: publish from the watermark.
+			if events, err = s.d.Relay.Unpublished(ctx, s.settings.Batch); err != nil {
+				return err
+			}
+		}
+		if publishErr == nil && len(events) > 0 {
+			if publishErr = s.d.Bus.Publish(ctx, events); publishErr == nil {
+				s.unmarked = ports.Range{First: events[0].Seq, Last: events[len(events)-1].Seq}
+			}
+		}
+		more := len(numbered.Events) == s.settings.Batch || (publishErr == nil && numbered.Backlog && len(events) == s.settings.Batch)
+		if !more {
 			break
 		}
 	}
-	for {
-		events, err := s.d.Relay.Unpublished(ctx, s.settings.Batch)
-		if err != nil {
-			return err
-		}
-		if len(events) == 0 {
-			break
-		}
-		if err := s.d.Bus.Publish(ctx, events); err != nil {
-			s.reportLag(ctx)
-			return err
-		}
-		if err := s.d.Relay.MarkPublished(ctx, events[len(events)-1].Seq); err != nil {
-			return err
-		}
-		if len(events) < s.settings.Batch {
-			break
-		}
+	if publishErr != nil {
+		s.reportLag(ctx)
+		return publishErr
 	}
 	s.d.Metrics.RelayLag(0)
 	return nil
@@ -61,11 +71,6 @@ func (s *Service) PruneHistory(ctx context.Context) error {
 	if s.settings.Retention <= 0 {
 		return nil
 	}
-	unlock, err := s.d.Relay.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	_, err = s.d.Relay.Prune(ctx, s.d.Clock.Now().Add(-s.settings.Retention))
+	_, err := s.d.Relay.Prune(ctx, s.d.Clock.Now().Add(-s.settings.Retention))
 	return err
 }

@@ -5,6 +5,7 @@ package operation
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/scoped-api/foundation/application/operation/streaming"
@@ -40,6 +41,11 @@ type Settings struct {
 type Service struct {
 	d        Deps
 	settings Settings
+
+	// publishing serialises PublishPending; unmarked is the range it
+	// published and has not marked yet.
+	publishing sync.Mutex
+	unmarked   ports.Range
 }
 
 // NewService builds the use cases.

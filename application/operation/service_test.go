@@ -181,8 +181,15 @@ func TestPublishPendingNumbersPublishesAndRetriesInOrder(t *testing.T) {
 			t.Fatalf("published out of order: %v", f.bus.got)
 		}
 	}
-	if evs, _ := f.log.Unpublished(ctx, 10); len(evs) != 0 {
-		t.Fatalf("still unpublished: %d", len(evs))
+	// The last batch published is marked by the next step, with its numbering.
+	if evs, _ := f.log.Unpublished(ctx, 10); len(evs) != 1 {
+		t.Fatalf("unpublished after the step: %d, want the last batch's one", len(evs))
+	}
+	if err := f.svc.PublishPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := f.log.Unpublished(ctx, 10); len(evs) != 0 || len(f.bus.got) != 5 {
+		t.Fatalf("after the next step: %d unpublished, %v published (nothing twice)", len(evs), f.bus.got)
 	}
 	// Pruning keeps what is younger than the retention.
 	if err := f.svc.PruneHistory(ctx); err != nil {

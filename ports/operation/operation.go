@@ -72,19 +72,23 @@ type EventLog interface {
 // not project-scoped: the relay moves every project's events, and nothing
 // it returns reaches a client without passing a project-scoped subscriber.
 type RelayStore interface {
-	// Lock waits for the relay lock, which at most one relay across all
-	// instances holds, and returns its release. Sequence, Unpublished,
-	// MarkPublished and Prune are only called under it.
-	Lock(ctx context.Context) (unlock func(), err error)
 	// Sequence moves up to limit accepted events from the outbox into the
 	// log in acceptance order, giving each the next sequence number, and
-	// returns how many it moved.
-	Sequence(ctx context.Context, limit int) (int, error)
+	// returns them. Numbering excludes every other instance's for as long
+	// as it runs and no longer: no lock is held between calls, and no
+	// session state is kept, so a connection pooler may hand each
+	// statement to another server connection. It first records, as
+	// MarkPublished would, the range the caller published since its last
+	// call (none when zero): one round trip instead of two.
+	Sequence(ctx context.Context, limit int, published Range) (Sequenced, error)
 	// Unpublished returns up to limit sequenced events above the published
 	// watermark, in order.
 	Unpublished(ctx context.Context, limit int) ([]operation.Recorded, error)
-	// MarkPublished advances the published watermark to seq.
-	MarkPublished(ctx context.Context, seq int64) error
+	// MarkPublished records that the events numbered first to last were
+	// published. The watermark moves to last only when everything below
+	// first is published already: it covers a contiguous published range
+	// however many instances publish at once.
+	MarkPublished(ctx context.Context, first, last int64) error
 	// ReadAll returns up to limit sequenced events above after, in order,
 	// of every project: how an instance fills a gap in what it received.
 	ReadAll(ctx context.Context, after int64, limit int) ([]operation.Recorded, error)
@@ -94,8 +98,22 @@ type RelayStore interface {
 	// was accepted; ok is false when every event is published.
 	OldestUnpublished(ctx context.Context) (at time.Time, ok bool, err error)
 	// Prune deletes published events accepted before the given time and
-	// raises the horizon to the highest sequence number it deleted.
+	// raises the horizon to the highest sequence number it deleted; two
+	// instances pruning at once delete each event once.
 	Prune(ctx context.Context, before time.Time) (deleted int64, err error)
+}
+
+// Range is the events numbered First to Last; the zero Range is none.
+type Range struct{ First, Last int64 }
+
+// Sequenced is what one call of RelayStore.Sequence numbered.
+type Sequenced struct {
+	// Events are the events it numbered, in order.
+	Events []operation.Recorded
+	// Backlog reports that events numbered before them are not published
+	// yet (a publish that failed, an instance that stopped): read them
+	// with Unpublished.
+	Backlog bool
 }
 
 // Bus carries sequenced events from the relay to every instance's hub.

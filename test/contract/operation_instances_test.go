@@ -6,6 +6,7 @@ import (
 
 	pgoperation "github.com/scoped-api/foundation/adapters/postgres/operation"
 	"github.com/scoped-api/foundation/domain/operation"
+	ports "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/test/testkit"
 )
 
@@ -55,11 +56,11 @@ func TestOperationUpdatesFromTwoInstancesLoseNothing(t *testing.T) {
 		t.Fatalf("the saved run started from percent %v, not the stored 20", seen)
 	}
 	for {
-		n, err := log.Sequence(ctx, 100)
+		got, err := log.Sequence(ctx, 100, ports.Range{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
+		if len(got.Events) == 0 {
 			break
 		}
 	}

@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -358,7 +357,7 @@ var operationCases = []struct {
 		}
 		mark := func(seq int64) {
 			t.Helper()
-			if err := s.relay.MarkPublished(ctx, seq); err != nil {
+			if err := s.relay.MarkPublished(ctx, 1, seq); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -401,7 +400,7 @@ var operationCases = []struct {
 			}
 		}
 		prune(t0.Add(time.Hour), 0) // nothing is published yet
-		if err := s.relay.MarkPublished(ctx, 2); err != nil {
+		if err := s.relay.MarkPublished(ctx, 1, 2); err != nil {
 			t.Fatal(err)
 		}
 		prune(t0.Add(time.Hour), 2)
@@ -411,7 +410,7 @@ var operationCases = []struct {
 		if h, err := s.log.Horizon(ctx); err != nil || h != 2 {
 			t.Fatalf("horizon = %d, %v; want 2", h, err)
 		}
-		if err := s.relay.MarkPublished(ctx, 4); err != nil {
+		if err := s.relay.MarkPublished(ctx, 3, 4); err != nil {
 			t.Fatal(err)
 		}
 		prune(t0.Add(2*time.Minute), 0) // seq 3 was accepted at exactly the cut: not before it
@@ -432,7 +431,7 @@ var operationCases = []struct {
 			addOp(t, s, newOp(t, projectA, "k", t0))
 		}
 		opSequenceAll(t, s, 10)
-		if err := s.relay.MarkPublished(ctx, 3); err != nil {
+		if err := s.relay.MarkPublished(ctx, 1, 3); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.relay.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 3 {
@@ -477,11 +476,11 @@ var operationCases = []struct {
 		oldest(true, t0)
 		opSequenceAll(t, s, 10)
 		oldest(true, t0)
-		if err := s.relay.MarkPublished(ctx, 1); err != nil {
+		if err := s.relay.MarkPublished(ctx, 1, 1); err != nil {
 			t.Fatal(err)
 		}
 		oldest(true, t0)
-		if err := s.relay.MarkPublished(ctx, 2); err != nil {
+		if err := s.relay.MarkPublished(ctx, 2, 2); err != nil {
 			t.Fatal(err)
 		}
 		oldest(false, time.Time{})
@@ -501,13 +500,7 @@ var operationCases = []struct {
 					return
 				default:
 				}
-				unlock, err := s.relay.Lock(ctx)
-				if err != nil {
-					relayDone <- err
-					return
-				}
-				_, err = s.relay.Sequence(ctx, 2)
-				unlock()
+				_, err := s.relay.Sequence(ctx, 2, ports.Range{})
 				if err != nil {
 					relayDone <- err
 					return
@@ -582,39 +575,73 @@ var operationCases = []struct {
 			t.Fatal("a report waits for its own operation only")
 		}
 	}},
-	{"the relay lock excludes a second holder until released", func(t *testing.T, s operationStore) {
+	{"two instances numbering at once give every event one number, without gaps", func(t *testing.T, s operationStore) {
 		other, otherDB := s.instance(t)
-		unlock, err := s.relay.Lock(ctx)
-		if err != nil {
+		const ops = 120
+		for range ops {
+			addOp(t, s, newOp(t, projectA, "k", t0))
+		}
+		var mu sync.Mutex
+		var got []operation.Recorded
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for _, relay := range []ports.RelayStore{s.relay, other} {
+			wg.Go(func() {
+				for {
+					n, err := relay.Sequence(ctx, 7, ports.Range{})
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					got = append(got, n.Events...)
+					mu.Unlock()
+					if len(n.Events) == 0 {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
 			t.Fatal(err)
 		}
-		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		defer cancel()
-		if u2, err := other.Lock(short); err == nil {
-			u2()
-			t.Fatal("a second Lock succeeded while the first was held")
-		} else if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("second Lock = %v, want the context's deadline", err)
+		slices.SortFunc(got, func(a, b operation.Recorded) int { return int(a.Seq - b.Seq) })
+		ids := map[operation.ID]bool{}
+		for i, ev := range got {
+			if ev.Seq != int64(i+1) || ids[ev.Operation] {
+				t.Fatalf("event %d has seq %d (operation seen before: %v): numbers must be 1..%d, each once", i, ev.Seq, ids[ev.Operation], ops)
+			}
+			ids[ev.Operation] = true
+		}
+		if len(got) != ops {
+			t.Fatalf("numbered %d events, want %d", len(got), ops)
 		}
 		if otherDB != nil {
 			if inUse := otherDB.Stats().InUse; inUse != 0 {
-				t.Fatalf("the abandoned Lock keeps %d connections", inUse)
+				t.Fatalf("numbering keeps %d connections", inUse)
 			}
 		}
-		unlock()
-		unlock() // a second call is harmless
-		within, cancel2 := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel2()
-		u2, err := other.Lock(within)
-		if err != nil {
-			t.Fatalf("Lock after release = %v", err)
+		// The watermark covers a contiguous published range only.
+		if err := s.relay.MarkPublished(ctx, 3, 5); err != nil {
+			t.Fatal(err)
 		}
-		u2()
-		u3, err := s.relay.Lock(within)
-		if err != nil {
-			t.Fatalf("Lock after the second release = %v", err)
+		if evs, _ := s.relay.Unpublished(ctx, 1); len(evs) != 1 || evs[0].Seq != 1 {
+			t.Fatalf("marking 3..5 before 1..2 moved the watermark: unpublished starts at %v", opSeqs(evs))
 		}
-		u3()
+		if err := s.relay.MarkPublished(ctx, 1, 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.relay.MarkPublished(ctx, 3, 5); err != nil {
+			t.Fatal(err)
+		}
+		if evs, _ := s.relay.Unpublished(ctx, 1); len(evs) != 1 || evs[0].Seq != 6 {
+			t.Fatalf("after 1..2 and 3..5 unpublished starts at %v, want 6", opSeqs(evs))
+		}
+		if n, err := s.relay.Sequence(ctx, 7, ports.Range{}); err != nil || !n.Backlog || len(n.Events) != 0 {
+			t.Fatalf("with 6.. unpublished, sequence says backlog=%v (%d events, %v)", n.Backlog, len(n.Events), err)
+		}
 	}},
 }
 

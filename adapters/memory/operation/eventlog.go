@@ -24,9 +24,6 @@ type EventLog struct {
 	events    []operation.Recorded // in seq order
 	published int64
 	horizon   int64
-	// relay is the relay lock: a one-slot semaphore, so that waiting for
-	// it respects ctx.
-	relay chan struct{}
 }
 
 var (
@@ -35,7 +32,7 @@ var (
 )
 
 // NewEventLog returns an empty log.
-func NewEventLog() *EventLog { return &EventLog{relay: make(chan struct{}, 1)} }
+func NewEventLog() *EventLog { return &EventLog{} }
 
 // accept adds events to the outbox; the caller holds mu.
 func (l *EventLog) accept(events []operation.Event) {
@@ -125,29 +122,22 @@ func (l *EventLog) Horizon(context.Context) (int64, error) {
 	return l.horizon, nil
 }
 
-// Lock takes the relay lock.
-func (l *EventLog) Lock(ctx context.Context) (func(), error) {
-	select {
-	case l.relay <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	var once sync.Once
-	return func() { once.Do(func() { <-l.relay }) }, nil
-}
-
-// Sequence moves up to limit outbox events into the log, numbered in outbox order.
-func (l *EventLog) Sequence(_ context.Context, limit int) (int, error) {
+// Sequence moves up to limit outbox events into the log, numbered in
+// outbox order, under the log's mutex.
+func (l *EventLog) Sequence(_ context.Context, limit int, published ports.Range) (ports.Sequenced, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.markLocked(published.First, published.Last)
+	head := l.head()
+	out := ports.Sequenced{Backlog: l.published < head}
 	n := min(limit, len(l.outbox))
-	seq := l.head()
-	for _, ev := range l.outbox[:n] {
-		seq++
-		l.events = append(l.events, operation.Recorded{Seq: seq, Event: ev})
+	for i, ev := range l.outbox[:n] {
+		r := operation.Recorded{Seq: head + int64(i) + 1, Event: ev}
+		l.events = append(l.events, r)
+		out.Events = append(out.Events, r)
 	}
 	l.outbox = append(l.outbox[:0:0], l.outbox[n:]...)
-	return n, nil
+	return out, nil
 }
 
 // Unpublished returns sequenced events above the published watermark.
@@ -171,12 +161,19 @@ func (l *EventLog) after(seq int64, limit int) []operation.Recorded {
 	return out
 }
 
-// MarkPublished raises the published watermark to seq; it never lowers it.
-func (l *EventLog) MarkPublished(_ context.Context, seq int64) error {
+// MarkPublished raises the published watermark to last when everything
+// below first is published; it never lowers it.
+func (l *EventLog) MarkPublished(_ context.Context, first, last int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.published = max(l.published, seq)
+	l.markLocked(first, last)
 	return nil
+}
+
+func (l *EventLog) markLocked(first, last int64) {
+	if last > 0 && l.published >= first-1 {
+		l.published = max(l.published, last)
+	}
 }
 
 // ReadAll returns every project's sequenced events after a sequence number.

@@ -3,12 +3,10 @@ package operation
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,7 +18,7 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
-// relayLockKey is the PostgreSQL advisory lock the relay holds ("opevrlay").
+// relayLockKey is the PostgreSQL advisory lock numbering takes ("opevrlay").
 const relayLockKey int64 = 0x6f706576726c6179
 
 // EventLog is the outbox the repository writes, the sequenced log the
@@ -28,7 +26,7 @@ const relayLockKey int64 = 0x6f706576726c6179
 type EventLog struct {
 	db      *gorm.DB
 	dialect postgres.Dialect
-	// sqliteLock is the relay lock on SQLite, which one instance serves:
+	// sqliteLock serialises numbering on SQLite, which one instance serves:
 	// a one-slot semaphore, so that waiting for it respects ctx.
 	sqliteLock chan struct{}
 }
@@ -38,8 +36,8 @@ var (
 	_ ports.RelayStore = (*EventLog)(nil)
 )
 
-// NewEventLog returns the event log over db. On SQLite the relay lock is
-// held by the value, so an instance builds one EventLog.
+// NewEventLog returns the event log over db. On SQLite numbering is
+// serialised by the value, so an instance builds one EventLog.
 func NewEventLog(db *postgres.DB) *EventLog {
 	return &EventLog{db: db.Gorm, dialect: db.Dialect, sqliteLock: make(chan struct{}, 1)}
 }
@@ -134,18 +132,26 @@ func readEvents(tx *gorm.DB, what, query string, args ...any) ([]operation.Recor
 		if err := rows.Scan(&rec.Seq, &project, &op, &typ, &at, &data); err != nil {
 			return nil, postgres.Failure(what, err)
 		}
-		state, err := decodeState(data)
+		rec, err := record(rec.Seq, project, op, typ, at, data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: decode event %d: %w", what, rec.Seq, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		rec.Event = operation.Event{Type: operation.EventType(typ), Project: kernel.ProjectIDFrom(project),
-			Operation: operation.IDFrom(op), At: at.UTC(), State: state}
 		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, postgres.Failure(what, err)
 	}
 	return out, nil
+}
+
+// record rebuilds one logged event from its columns.
+func record(seq int64, project, op uuid.UUID, typ string, at time.Time, data []byte) (operation.Recorded, error) {
+	state, err := decodeState(data)
+	if err != nil {
+		return operation.Recorded{}, fmt.Errorf("decode event %d: %w", seq, err)
+	}
+	return operation.Recorded{Seq: seq, Event: operation.Event{Type: operation.EventType(typ), Project: kernel.ProjectIDFrom(project),
+		Operation: operation.IDFrom(op), At: at.UTC(), State: state}}, nil
 }
 
 // Read returns the project's events (of one operation when op is non-nil) after a sequence number.
@@ -191,101 +197,147 @@ func (l *EventLog) Horizon(ctx context.Context) (int64, error) {
 	return seq, postgres.Failure("event horizon", err)
 }
 
-// Lock takes the relay lock: a session advisory lock on a dedicated
-// connection on PostgreSQL, a lock of this value on SQLite.
-func (l *EventLog) Lock(ctx context.Context) (func(), error) {
+// sequenceRetry is how long Sequence waits before trying again when
+// another instance is numbering.
+const sequenceRetry = time.Millisecond
+
+// Sequence moves up to limit outbox events into the log, numbered in
+// outbox order, and returns them.
+//
+// On PostgreSQL one statement numbers and moves them, taking the
+// transaction-scoped advisory lock relayLockKey for its own length (so it
+// works behind a pooler in transaction mode): while another instance holds
+// it, the statement moves nothing and is tried again. The statement's view
+// of the log may predate that other instance's commit; the numbers it then
+// gives clash with the log's key and it is tried again too, so no number is
+// ever given twice. On SQLite, which one instance serves, a semaphore of
+// this value and one transaction do the same.
+func (l *EventLog) Sequence(ctx context.Context, limit int, published ports.Range) (ports.Sequenced, error) {
 	if l.dialect == postgres.DialectSQLite {
+		return l.sequenceSQLite(ctx, limit, published)
+	}
+	for {
+		out, locked, err := l.sequenceOnce(ctx, limit, published)
+		switch {
+		case err == nil && locked:
+			return out, nil
+		case err != nil && !postgres.IsDuplicate(err):
+			return ports.Sequenced{}, postgres.Failure("sequence events", err)
+		}
+		t := time.NewTimer(sequenceRetry)
 		select {
-		case l.sqliteLock <- struct{}{}:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			t.Stop()
+			return ports.Sequenced{}, ctx.Err()
+		case <-t.C:
 		}
-		var once sync.Once
-		return func() { once.Do(func() { <-l.sqliteLock }) }, nil
 	}
-	sqlDB, err := l.db.DB()
-	if err != nil {
-		return nil, postgres.Failure("relay lock", err)
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, postgres.Failure("relay lock", err)
-	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, relayLockKey); err != nil {
-		// The lock may have been granted as the wait was cancelled: ending
-		// the session is the one way to be sure it is not kept.
-		discard(conn)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, postgres.Failure("relay lock", err)
-	}
-	var once sync.Once
-	return func() { //nolint:contextcheck // the release must run even when the caller's context has ended
-		once.Do(func() {
-			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var released bool
-			if err := conn.QueryRowContext(uctx, `SELECT pg_advisory_unlock($1)`, relayLockKey).Scan(&released); err != nil || !released {
-				discard(conn)
-				return
-			}
-			_ = conn.Close()
-		})
-	}, nil
 }
 
-// discard closes conn's session instead of returning it to the pool.
-func discard(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
-}
-
-// Sequence moves up to limit outbox events into the log, numbered in outbox order.
-func (l *EventLog) Sequence(ctx context.Context, limit int) (int, error) {
-	var moved int64
-	var err error
-	if l.dialect == postgres.DialectPostgres {
-		// One statement, so the rows deleted are exactly the rows inserted
-		// even while writers commit outbox rows in between.
-		res := postgres.Conn(ctx, l.db).Exec(`
-WITH moved AS (
-    DELETE FROM operation_outbox
-    WHERE id IN (SELECT id FROM operation_outbox ORDER BY id LIMIT ?)
-    RETURNING id, project_id, operation_id, type, at, data
-), base AS (
-    SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM operation_events), 0), published_seq, horizon_seq) AS seq
+// sequenceStatement numbers and moves the outbox's oldest rows and marks
+// the caller's published range. All its parts see the log as the
+// statement found it, so the watermark it reports is the greater of the
+// one it found and the one it set.
+const sequenceStatement = `
+WITH lk AS (SELECT pg_try_advisory_xact_lock(?) AS ok),
+mark AS (
+    UPDATE operation_event_relay SET published_seq = ?
+    WHERE id = 1 AND published_seq >= ? AND published_seq < ?
+    RETURNING published_seq
+),
+base AS (
+    SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM operation_events), 0), published_seq, horizon_seq) AS head,
+           GREATEST(published_seq, COALESCE((SELECT published_seq FROM mark), 0)) AS published_seq
     FROM operation_event_relay WHERE id = 1
+),
+moved AS (
+    DELETE FROM operation_outbox
+    WHERE (SELECT ok FROM lk) AND id IN (SELECT id FROM operation_outbox ORDER BY id LIMIT ?)
+    RETURNING id, project_id, operation_id, type, at, data
+),
+ins AS (
+    INSERT INTO operation_events (seq, project_id, operation_id, type, at, data)
+    SELECT base.head + ROW_NUMBER() OVER (ORDER BY moved.id), moved.project_id, moved.operation_id, moved.type, moved.at, moved.data
+    FROM moved CROSS JOIN base
+    RETURNING seq, project_id, operation_id, type, at, data
 )
-INSERT INTO operation_events (seq, project_id, operation_id, type, at, data)
-SELECT base.seq + ROW_NUMBER() OVER (ORDER BY moved.id), moved.project_id, moved.operation_id, moved.type, moved.at, moved.data
-FROM moved CROSS JOIN base`, limit)
-		moved, err = res.RowsAffected, res.Error
-	} else {
-		// SQLite's transaction holds the write lock from its start, so the
-		// DELETE sees the very rows the INSERT copied.
-		err = postgres.InTx(ctx, l.db, func(tx *gorm.DB) error {
-			res := tx.Exec(`
-INSERT INTO operation_events (seq, project_id, operation_id, type, at, data)
-SELECT (SELECT MAX(COALESCE((SELECT MAX(seq) FROM operation_events), 0), published_seq, horizon_seq)
-        FROM operation_event_relay WHERE id = 1) + ROW_NUMBER() OVER (ORDER BY o.id),
-       o.project_id, o.operation_id, o.type, o.at, o.data
-FROM (SELECT * FROM operation_outbox ORDER BY id LIMIT ?) AS o
-ORDER BY o.id`, limit)
-			if res.Error != nil {
-				return res.Error
-			}
-			moved = res.RowsAffected
-			return tx.Exec(`DELETE FROM operation_outbox WHERE id IN (SELECT id FROM operation_outbox ORDER BY id LIMIT ?)`, limit).Error
-		})
-	}
+SELECT (SELECT ok FROM lk), base.head, base.published_seq, ins.seq, ins.project_id, ins.operation_id, ins.type, ins.at, ins.data
+FROM base LEFT JOIN ins ON true ORDER BY ins.seq`
+
+func (l *EventLog) sequenceOnce(ctx context.Context, limit int, published ports.Range) (ports.Sequenced, bool, error) {
+	rows, err := postgres.Conn(ctx, l.db).Raw(sequenceStatement, relayLockKey,
+		published.Last, published.First-1, published.Last, limit).Rows()
 	if err != nil {
-		return 0, postgres.Failure("sequence events", err)
+		return ports.Sequenced{}, false, err
 	}
-	return int(moved), nil
+	defer func() { _ = rows.Close() }()
+	var out ports.Sequenced
+	locked := false
+	for rows.Next() {
+		var (
+			head, published int64
+			seq             sql.NullInt64
+			project, op     uuid.NullUUID
+			typ             sql.NullString
+			at              sql.NullTime
+			data            []byte
+		)
+		if err := rows.Scan(&locked, &head, &published, &seq, &project, &op, &typ, &at, &data); err != nil {
+			return ports.Sequenced{}, false, err
+		}
+		out.Backlog = published < head
+		if !seq.Valid {
+			continue
+		}
+		rec, err := record(seq.Int64, project.UUID, op.UUID, typ.String, at.Time, data)
+		if err != nil {
+			return ports.Sequenced{}, false, err
+		}
+		out.Events = append(out.Events, rec)
+	}
+	return out, locked, rows.Err()
+}
+
+func (l *EventLog) sequenceSQLite(ctx context.Context, limit int, published ports.Range) (ports.Sequenced, error) {
+	select {
+	case l.sqliteLock <- struct{}{}:
+	case <-ctx.Done():
+		return ports.Sequenced{}, ctx.Err()
+	}
+	defer func() { <-l.sqliteLock }()
+	var out ports.Sequenced
+	err := postgres.InTx(ctx, l.db, func(tx *gorm.DB) error {
+		// The transaction holds the write lock from its start, so the
+		// DELETE removes the very rows the INSERT copied.
+		if err := markPublished(tx, published.First, published.Last); err != nil {
+			return err
+		}
+		var head, watermark int64
+		err := tx.Raw(`SELECT MAX(COALESCE((SELECT MAX(seq) FROM operation_events), 0), published_seq, horizon_seq), published_seq
+FROM operation_event_relay WHERE id = 1`).Row().Scan(&head, &watermark)
+		if err != nil {
+			return err
+		}
+		out.Backlog = watermark < head
+		err = tx.Exec(`
+INSERT INTO operation_events (seq, project_id, operation_id, type, at, data)
+SELECT ? + ROW_NUMBER() OVER (ORDER BY o.id), o.project_id, o.operation_id, o.type, o.at, o.data
+FROM (SELECT * FROM operation_outbox ORDER BY id LIMIT ?) AS o
+ORDER BY o.id`, head, limit).Error
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`DELETE FROM operation_outbox WHERE id IN (SELECT id FROM operation_outbox ORDER BY id LIMIT ?)`, limit).Error; err != nil {
+			return err
+		}
+		out.Events, err = readEvents(tx, "read numbered events",
+			`SELECT `+eventColumns+` FROM operation_events WHERE seq > ? ORDER BY seq`, head)
+		return err
+	})
+	if err != nil {
+		return ports.Sequenced{}, postgres.Failure("sequence events", err)
+	}
+	return out, nil
 }
 
 // Unpublished returns sequenced events above the published watermark.
@@ -295,12 +347,15 @@ func (l *EventLog) Unpublished(ctx context.Context, limit int) ([]operation.Reco
 		 WHERE seq > (SELECT published_seq FROM operation_event_relay WHERE id = 1) ORDER BY seq LIMIT ?`, limit)
 }
 
-// MarkPublished raises the published watermark to seq; it never lowers it.
-func (l *EventLog) MarkPublished(ctx context.Context, seq int64) error {
-	err := postgres.Conn(ctx, l.db).Exec(
-		`UPDATE operation_event_relay SET published_seq = CASE WHEN published_seq < ? THEN ? ELSE published_seq END WHERE id = 1`,
-		seq, seq).Error
-	return postgres.Failure("mark events published", err)
+// MarkPublished raises the published watermark to last when everything
+// below first is published; it never lowers it.
+func (l *EventLog) MarkPublished(ctx context.Context, first, last int64) error {
+	return postgres.Failure("mark events published", markPublished(postgres.Conn(ctx, l.db), first, last))
+}
+
+func markPublished(tx *gorm.DB, first, last int64) error {
+	return tx.Exec(`UPDATE operation_event_relay SET published_seq = ? WHERE id = 1 AND published_seq >= ? AND published_seq < ?`,
+		last, first-1, last).Error
 }
 
 // ReadAll returns every project's sequenced events after a sequence number.

@@ -12,6 +12,7 @@ import (
 	memoperation "github.com/scoped-api/foundation/adapters/memory/operation"
 	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/operation"
+	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
 var (
@@ -113,20 +114,11 @@ func (w *world) report(access kernel.ProjectAccess, op *operation.Operation, r o
 // returns the events numbered.
 func (w *world) sequence() []operation.Recorded {
 	w.t.Helper()
-	head, _ := w.log.Head(ctx)
-	unlock, err := w.log.Lock(ctx)
+	got, err := w.log.Sequence(ctx, 1000, ports.Range{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	defer unlock()
-	if _, err := w.log.Sequence(ctx, 1000); err != nil {
-		w.t.Fatal(err)
-	}
-	evs, err := w.log.ReadAll(ctx, head, 1000)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return evs
+	return got.Events
 }
 
 // publish numbers what waits and delivers it to the hub, as the relay and

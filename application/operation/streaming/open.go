@@ -124,7 +124,18 @@ func (s *Streams) operationSnapshot(ctx context.Context, access kernel.ProjectAc
 			return operation.State{}, 0, err
 		}
 		if !waiting {
-			// Its history was pruned: the row is the only record of its state.
+			// Nothing waits: either the relay numbered its events after the
+			// log was read — then the head moved, and the log is read again —
+			// or its history was pruned, and the row is the only record of
+			// its state.
+			moved, err := s.log.LastSeq(ctx, access, nil)
+			if err != nil {
+				return operation.State{}, 0, err
+			}
+			if moved != head {
+				head = moved
+				continue
+			}
 			o, err := s.repo.Get(ctx, access, op)
 			if err != nil {
 				return operation.State{}, 0, err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	memoperation "github.com/scoped-api/foundation/adapters/memory/operation"
 	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/operation"
 )
@@ -109,7 +110,7 @@ func TestOperationStreamOfAPrunedHistoryShowsTheStoredState(t *testing.T) {
 	op := w.create(inA)
 	w.report(inA, op, percent(70))
 	evs := w.publish()
-	if err := w.log.MarkPublished(ctx, evs[len(evs)-1].Seq); err != nil {
+	if err := w.log.MarkPublished(ctx, evs[0].Seq, evs[len(evs)-1].Seq); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := w.log.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 2 {
@@ -216,5 +217,39 @@ func TestTicketsWorkOnceAndExpire(t *testing.T) {
 		if _, err := w.streams.RedeemTicket(ctx, bad); !errors.Is(err, operation.ErrTicketInvalid) {
 			t.Errorf("code %q: %v", bad, err)
 		}
+	}
+}
+
+// racingLog numbers and publishes what waits just before it is asked
+// whether anything waits: the relay winning the race with an opening.
+type racingLog struct {
+	*memoperation.EventLog
+	w *world
+}
+
+func (r racingLog) Unsequenced(ctx context.Context, access kernel.ProjectAccess, op operation.ID) (bool, error) {
+	r.w.publish()
+	return r.EventLog.Unsequenced(ctx, access, op)
+}
+
+// TestOperationStreamOpeningLosesTheRaceWithTheRelay: events numbered
+// between the opening's read of the log and its look at the outbox are
+// in the snapshot, not sent again live.
+func TestOperationStreamOpeningLosesTheRaceWithTheRelay(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.report(inA, op, percent(30))
+	w.streams = NewStreams(Deps{Hub: w.hub, Repo: w.repo, Log: racingLog{EventLog: w.log, w: w}, Tickets: memoperation.NewTicketStore(),
+		Trigger: triggerFunc(func() {}), Clock: w.clock}, time.Minute)
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if init := st.Initial(); len(init) != 1 || init[0].ID != 2 || init[0].Operation.Percent != 30 {
+		t.Fatalf("initial %+v", init)
+	}
+	if evs, _ := st.Take(); len(evs) != 0 {
+		t.Fatalf("events the snapshot covers arrived again live: %v", seqs(evs))
 	}
 }
