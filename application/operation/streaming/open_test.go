@@ -228,7 +228,7 @@ type racingLog struct {
 }
 
 func (r racingLog) Unsequenced(ctx context.Context, access kernel.ProjectAccess, op operation.ID) (bool, error) {
-	r.w.publish()
+	r.w.publish() //nolint:contextcheck // the world uses its own background context, as the relay would
 	return r.EventLog.Unsequenced(ctx, access, op)
 }
 
