@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench migrate clean help context browser
+.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -48,8 +48,11 @@ fmt: ## gofmt the tree
 context: ## add a bounded context across every layer: make context NAME=note (docs/adding-a-bounded-context.md)
 	$(GO) run ./cmd/newcontext -name "$(NAME)"
 
-bench: ## load benchmarks, each reported as a ratio to a baseline measured in the same run
+bench: ## instruction counts per route against their budgets (test/bench/budgets), then the noisy wall-clock figures
 	$(GO) run ./test/bench
+
+bench-instructions: ## only the instruction counts (callgrind; about 3 minutes)
+	$(GO) run ./test/bench -only instructions
 
 migrate: build ## apply migrations to DATABASE_URL
 	./$(BIN) migrate up

@@ -110,8 +110,16 @@ func get(url, token string) request {
 }
 
 func post(url, token string, body func(worker, i int) []byte) request {
+	return withBody(http.MethodPost, url, token, body)
+}
+
+func patch(url, token string, body func(worker, i int) []byte) request {
+	return withBody(http.MethodPatch, url, token, body)
+}
+
+func withBody(method, url, token string, body func(worker, i int) []byte) request {
 	return func(w, i int) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body(w, i)))
+		req, err := http.NewRequestWithContext(context.Background(), method, url, bytes.NewReader(body(w, i)))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/json")
 			if token != "" {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -32,11 +31,27 @@ func TestSuitesRun(t *testing.T) {
 				t.Fatal("no figures")
 			}
 			for _, r := range res {
-				if r.Ratio <= 0 || strings.Contains(r.Measured, "errors)") && !strings.Contains(r.Measured, "(0 errors)") {
+				if r.Ratio <= 0 || r.Errors > 0 {
 					t.Errorf("%s: %s vs %s (ratio %.2f)", r.Name, r.Measured, r.Baseline, r.Ratio)
 				}
 			}
 		})
+	}
+}
+
+func TestOnlyBudgetsAndWrongAnswersFail(t *testing.T) {
+	for _, c := range []struct {
+		r    result
+		want bool
+	}{
+		{result{Pass: false}, false},
+		{result{Pass: true, Errors: 1}, true},
+		{result{Gate: true, Pass: false}, true},
+		{result{Gate: true, Pass: true}, false},
+	} {
+		if c.r.fails() != c.want {
+			t.Errorf("%+v: fails() = %v", c.r, !c.want)
+		}
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -268,7 +267,9 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 			Baseline: fmt.Sprintf("%d KiB budget", budgetKiB),
 			Ratio:    max(ratio, 1e-6),
 			Target:   "≤ 1.0 (under 32 KiB per stream)",
-			Pass:     ratio <= 1 && got == sampled,
+			Pass:     ratio <= 1,
+			Errors:   sampled - got,
+			Noise:    "noisy: resident memory, as the garbage collector left it",
 		})
 		if wave == 0 {
 			// A stream's pump notices that its client left only when a
@@ -389,7 +390,8 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 			Baseline: f.target.String() + " target",
 			Ratio:    max(ratio, 1e-6),
 			Target:   "≤ 1.0 (p99 under " + f.target.String() + ")",
-			Pass:     ratio <= 1 && missing == 0,
+			Pass:     ratio <= 1,
+			Errors:   missing,
 		})
 	}
 	return res, nil
@@ -507,8 +509,7 @@ func progressThroughput(ctx context.Context, o options, tb *benchTB) (result, er
 		return result{}, err
 	}
 	defer pool.Close()
-	if _, err := pool.Exec(ctx, `CREATE TABLE bench_progress (id uuid PRIMARY KEY, operation_id uuid NOT NULL,
-		percent integer NOT NULL, message text NOT NULL, at timestamptz NOT NULL)`); err != nil {
+	if _, err := pool.Exec(ctx, `CREATE TABLE `+bareProgressTable); err != nil {
 		return result{}, err
 	}
 	bareURL, stopBare, err := serve(bareProgressServer(pool))
@@ -656,7 +657,7 @@ func progressThroughput(ctx context.Context, o options, tb *benchTB) (result, er
 		Measured: fmt.Sprintf("%.0f reports/s; %s (%d errors)", om.rps, delivery, om.errors+bad),
 		Baseline: fmt.Sprintf("%.0f INSERT/s", bm.rps),
 		Ratio:    ratio, Target: "≥ 0.40, every report delivered",
-		Pass: ratio >= 0.4 && om.errors == 0 && bad == 0,
+		Pass: ratio >= 0.4, Errors: om.errors + bad,
 	}, nil
 }
 
@@ -685,35 +686,4 @@ func compareDelivery(sent []outcome, got []string) string {
 		return fmt.Sprintf("%d unexpected or duplicated, first %q", len(got)-j, got[j])
 	}
 	return ""
-}
-
-// bareProgressServer is the throughput baseline: gin with no middleware,
-// the report decoded and stored with one pgx INSERT, no authentication,
-// no transaction and no event.
-func bareProgressServer(pool *pgxpool.Pool) http.Handler {
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.POST("/progress/:id", func(c *gin.Context) {
-		var in struct {
-			Percent int    `json:"percent"`
-			Message string `json:"message"`
-		}
-		if err := c.BindJSON(&in); err != nil {
-			return
-		}
-		op, err := uuid.Parse(c.Param("id"))
-		if err != nil {
-			c.Status(400)
-			return
-		}
-		now := time.Now().UTC()
-		_, err = pool.Exec(c, `INSERT INTO bench_progress (id, operation_id, percent, message, at) VALUES ($1, $2, $3, $4, $5)`,
-			uuid.Must(uuid.NewV7()), op, in.Percent, in.Message, now)
-		if err != nil {
-			c.Status(500)
-			return
-		}
-		c.JSON(200, gin.H{"id": op.String(), "percent": in.Percent, "message": in.Message, "updated_at": now})
-	})
-	return r
 }

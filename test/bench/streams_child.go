@@ -110,7 +110,7 @@ type child struct {
 // free port and waits until /health/ready answers 200. The child dies with
 // this process (Pdeathsig) and must be stopped with stop.
 func startChild(ctx context.Context, bin string, env map[string]string) (*child, error) {
-	return startChildTo(ctx, bin, env, nil)
+	return startChildTo(ctx, []string{bin, "serve"}, env, nil)
 }
 
 // startQuietChild is startChild with the child's output (its access log)
@@ -121,12 +121,14 @@ func startQuietChild(ctx context.Context, bin string, env map[string]string) (*c
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChildTo(ctx, bin, env, devNull)
+	c, err := startChildTo(ctx, []string{bin, "serve"}, env, devNull)
 	_ = devNull.Close() // the child has its own copy
 	return c, err
 }
 
-func startChildTo(ctx context.Context, bin string, env map[string]string, out *os.File) (*child, error) {
+// startChildTo runs argv, a server, as startChild does, with its output
+// to out, or kept in a tail when out is nil.
+func startChildTo(ctx context.Context, argv []string, env map[string]string, out *os.File) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -139,7 +141,7 @@ func startChildTo(ctx context.Context, bin string, env map[string]string, out *o
 	}
 	sort.Strings(environ)
 	logs := &tail{}
-	cmd := exec.CommandContext(context.Background(), bin, "serve") // stopped by stop(), and by Pdeathsig if the bench dies
+	cmd := exec.CommandContext(context.Background(), argv[0], argv[1:]...) // stopped by stop(), and by Pdeathsig if the bench dies
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if out != nil {

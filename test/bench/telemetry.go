@@ -112,7 +112,7 @@ func telemetry(ctx context.Context, o options) (res []result, err error) {
 			Name:     "GET /projects/{id} " + label,
 			Measured: fmt.Sprintf("%.0f req/s (%d errors)", m.rps, m.errors),
 			Baseline: fmt.Sprintf("%.0f req/s disabled", base.rps),
-			Ratio:    ratio, Target: "≥ 0.85", Pass: ratio >= 0.85 && m.errors == 0,
+			Ratio:    ratio, Target: "≥ 0.85", Pass: ratio >= 0.85, Errors: m.errors,
 			Note: fmt.Sprintf("server cost: %s; disabled %s. OpenTelemetry SDK alone, per server span: %s to build, %s built and exported over OTLP/HTTP",
 				costs[name], costs["disabled"], built.Round(100*time.Nanosecond), exported.Round(100*time.Nanosecond)),
 		})
