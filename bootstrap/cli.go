@@ -14,7 +14,6 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/scoped-api/foundation/adapters/auth"
 	"github.com/scoped-api/foundation/adapters/postgres"
 	"github.com/scoped-api/foundation/domain/kernel"
 )
@@ -190,7 +189,7 @@ func token(cfg Config, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "token: --ttl must be positive")
 		return 2
 	}
-	issuer, err := auth.NewHS256([]byte(cfg.Auth.Secret), cfg.Auth.Issuer, cfg.Auth.Audience)
+	issuer, err := newHS256(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -29,7 +29,7 @@ func TestTokenCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	h, _ := auth.NewHS256([]byte(strings.Repeat("k", 40)), "iss", "")
+	h, _ := auth.NewHS256(auth.Settings{Secret: []byte(strings.Repeat("k", 40)), Issuer: "iss"})
 	sub, exp, err := h.Verify(strings.TrimSpace(out))
 	if err != nil || sub.String() != "alice" || time.Until(exp) < 119*time.Minute {
 		t.Fatalf("minted token: %v %v %v", sub, exp, err)

@@ -78,6 +78,8 @@ type AuthConfig struct {
 	Secret   string `env:"AUTH_HS256_SECRET"`
 	Issuer   string `env:"AUTH_ISSUER"`
 	Audience string `env:"AUTH_AUDIENCE"`
+	// Leeway absorbs clock skew in a token's exp, nbf and iat.
+	Leeway time.Duration `env:"AUTH_LEEWAY" envDefault:"5s"`
 	// UsingDevelopmentSecret is set when no secret was configured and the
 	// public development secret stands in (never in production).
 	UsingDevelopmentSecret bool `env:"-"`
@@ -213,6 +215,7 @@ func (c *Config) validate() []error {
 		{"DB_CONNECT_TIMEOUT", c.Database.ConnectTimeout},
 		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
 		{"REDIS_COMMAND_TIMEOUT", c.Redis.CommandTimeout},
+		{"AUTH_LEEWAY", c.Auth.Leeway},
 		{"SSE_KEEPALIVE", c.Streams.Keepalive},
 		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
 		{"SSE_RETRY", c.Streams.Retry},

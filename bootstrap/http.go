@@ -43,7 +43,11 @@ var HTTPModule = fx.Module("http",
 var _ middleware.TokenVerifier = (*auth.HS256)(nil)
 
 func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
-	return auth.NewHS256([]byte(cfg.Auth.Secret), cfg.Auth.Issuer, cfg.Auth.Audience)
+	return newHS256(cfg)
+}
+
+func newHS256(cfg Config) (*auth.HS256, error) {
+	return auth.NewHS256(auth.Settings{Secret: []byte(cfg.Auth.Secret), Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: cfg.Auth.Leeway})
 }
 
 // newEngine builds the router with the middleware in the one order that
@@ -108,6 +112,7 @@ func newAPI(in apiIn) huma.API {
 	for _, r := range in.Routes {
 		r.Register(api)
 	}
+	middleware.AnswerHEAD(in.Engine)
 	return api
 }
 

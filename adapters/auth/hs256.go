@@ -2,7 +2,11 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +23,9 @@ const DevelopmentSecret = "development-only-secret--never-use-in-production"
 // asks for a key at least as long as the hash output).
 const MinSecretBytes = 32
 
-// Leeway absorbs clock skew between the token issuer and this server.
-const Leeway = 5 * time.Second
+// DefaultLeeway absorbs clock skew between the token issuer and this
+// server when AUTH_LEEWAY is not set.
+const DefaultLeeway = 5 * time.Second
 
 // cacheSize bounds the verified-token cache. A client reuses its token for
 // many requests; remembering a verified token until it expires saves the
@@ -32,6 +37,7 @@ type HS256 struct {
 	secret   []byte
 	issuer   string
 	audience string
+	leeway   time.Duration
 	parser   *jwt.Parser
 	now      func() time.Time
 
@@ -44,19 +50,32 @@ type verifiedToken struct {
 	expires time.Time
 }
 
-// NewHS256 verifies tokens with secret; issuer and audience are checked
-// when non-empty.
-func NewHS256(secret []byte, issuer, audience string) (*HS256, error) {
-	if len(secret) == 0 {
+// Settings configure an HS256 verifier.
+type Settings struct {
+	Secret []byte
+	// Issuer and Audience are checked when non-empty.
+	Issuer, Audience string
+	// Leeway absorbs clock skew in exp, nbf and iat; zero means DefaultLeeway.
+	Leeway time.Duration
+}
+
+// NewHS256 verifies tokens as s says.
+func NewHS256(s Settings) (*HS256, error) {
+	if len(s.Secret) == 0 {
 		return nil, errors.New("auth: empty HS256 secret")
 	}
-	h := &HS256{secret: secret, issuer: issuer, audience: audience, now: time.Now, verified: map[string]verifiedToken{}}
+	if s.Leeway <= 0 {
+		s.Leeway = DefaultLeeway
+	}
+	h := &HS256{secret: s.Secret, issuer: s.Issuer, audience: s.Audience, leeway: s.Leeway, now: time.Now, verified: map[string]verifiedToken{}}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(Leeway),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(s.Leeway),
 		jwt.WithTimeFunc(func() time.Time { return h.now() }),
 	}
+	issuer, audience := s.Issuer, s.Audience
 	if issuer != "" {
 		opts = append(opts, jwt.WithIssuer(issuer))
 	}
@@ -67,22 +86,23 @@ func NewHS256(secret []byte, issuer, audience string) (*HS256, error) {
 	return h, nil
 }
 
-var errInvalid = errors.New("invalid token")
-
-// Verify checks signature, algorithm, expiry, issuer and audience and
-// returns the token's subject and expiry. Every failure returns the same error.
+// Verify checks signature, algorithm, expiry, not-before, issued-at,
+// issuer, audience, the header's crit and that the dates are numbers, and
+// returns the token's subject and expiry. A token that has expired is
+// kernel.ErrTokenExpired; every other failure is kernel.ErrTokenInvalid,
+// whichever check failed.
 func (h *HS256) Verify(token string) (kernel.Subject, time.Time, error) {
 	h.mu.RLock()
 	v, ok := h.verified[token]
 	h.mu.RUnlock()
 	if ok {
-		if h.now().Before(v.expires.Add(Leeway)) {
+		if h.now().Before(v.expires.Add(h.leeway)) {
 			return v.subject, v.expires, nil
 		}
 		h.mu.Lock()
 		delete(h.verified, token)
 		h.mu.Unlock()
-		return kernel.Subject{}, time.Time{}, errInvalid
+		return kernel.Subject{}, time.Time{}, kernel.ErrTokenExpired
 	}
 	sub, exp, err := h.verify(token)
 	if err == nil {
@@ -98,15 +118,69 @@ func (h *HS256) Verify(token string) (kernel.Subject, time.Time, error) {
 
 func (h *HS256) verify(token string) (kernel.Subject, time.Time, error) {
 	var claims jwt.RegisteredClaims
-	_, err := h.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return h.secret, nil })
-	if err != nil || claims.ExpiresAt == nil {
-		return kernel.Subject{}, time.Time{}, errInvalid
+	_, err := h.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		// RFC 7515 §4.1.11: a crit header names extensions the recipient
+		// must understand; this one understands none.
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCrit
+		}
+		return h.secret, nil
+	})
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired) && onlyExpired(err):
+		return kernel.Subject{}, time.Time{}, kernel.ErrTokenExpired
+	case err != nil || claims.ExpiresAt == nil || !numericDates(token):
+		return kernel.Subject{}, time.Time{}, kernel.ErrTokenInvalid
 	}
 	sub, err := kernel.ParseSubject(claims.Subject)
 	if err != nil {
-		return kernel.Subject{}, time.Time{}, errInvalid
+		return kernel.Subject{}, time.Time{}, kernel.ErrTokenInvalid
 	}
 	return sub, claims.ExpiresAt.UTC(), nil
+}
+
+var errCrit = errors.New("unsupported crit header")
+
+// onlyExpired reports that expiry is the token's one fault: a token that
+// is also forged or malformed is invalid, not expired. (The parser wraps
+// every claim failure in ErrTokenInvalidClaims, expiry included.)
+func onlyExpired(err error) bool {
+	for _, other := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable,
+		jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenInvalidIssuer, jwt.ErrTokenInvalidAudience,
+		jwt.ErrTokenRequiredClaimMissing} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
+}
+
+// numericDates reports whether exp, nbf and iat, where present, are JSON
+// numbers (RFC 7519 §2 NumericDate): the parser also reads "123" as a date.
+func numericDates(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return false
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		v = bytes.TrimSpace(v)
+		if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 // Issue signs a token for sub valid for ttl, with the configured issuer and audience.

@@ -58,9 +58,14 @@ type Subject struct{ v string }
 // MaxSubjectLength bounds the subject so it fits an indexed column.
 const MaxSubjectLength = 255
 
-// ParseSubject accepts a non-blank subject of at most MaxSubjectLength bytes.
+// subjectRule is what a subject may hold: visible text, no control
+// characters, valid UTF-8.
+var subjectRule = Text{Field: "sub", Max: MaxSubjectLength, Required: true}
+
+// ParseSubject accepts a non-blank subject of at most MaxSubjectLength
+// bytes that Text's rules accept.
 func ParseSubject(s string) (Subject, error) {
-	if strings.TrimSpace(s) == "" || len(s) > MaxSubjectLength {
+	if _, ok := subjectRule.Check(s); !ok || strings.TrimSpace(s) == "" || len(s) > MaxSubjectLength {
 		return Subject{}, Unauthorized("auth.subject_invalid", "the token has no usable subject")
 	}
 	return Subject{v: s}, nil

@@ -84,7 +84,7 @@ func TestParseSubject(t *testing.T) {
 	if err != nil || s.String() != "alice" || s.IsZero() {
 		t.Fatalf("ParseSubject(alice) = %v, %v", s, err)
 	}
-	for _, bad := range []string{"", "   ", strings.Repeat("x", kernel.MaxSubjectLength+1)} {
+	for _, bad := range []string{"", "   ", strings.Repeat("x", kernel.MaxSubjectLength+1), "ali\x00ce", "\xff", "bob\ufffd", "\u200b", "a\nb"} {
 		if _, err := kernel.ParseSubject(bad); kernel.KindOf(err) != kernel.KindUnauthorized {
 			t.Errorf("ParseSubject(%q) = %v, want unauthorized", bad, err)
 		}
@@ -133,5 +133,36 @@ func TestProjectAccessCarriesItsGrant(t *testing.T) {
 	}
 	if !(kernel.ProjectAccess{}).IsZero() || !kernel.GrantProjectAccess(alice, kernel.ProjectID{}).IsZero() {
 		t.Fatal("an access without a project or a subject grants nothing")
+	}
+}
+
+func TestTextRefusesWhatADatabaseWouldChokeOnOrChange(t *testing.T) {
+	one := kernel.Text{Field: "name", Max: 5, Required: true}
+	many := kernel.Text{Field: "description", Max: 20, Multiline: true}
+	for _, c := range []struct {
+		rule kernel.Text
+		in   string
+		ok   bool
+	}{
+		{one, "Apollo", false}, // six characters
+		{one, "Ünïcø", true},   // five characters, ten bytes
+		{one, "", false},
+		{one, "   ", false},
+		{one, "\u200b\u200d\ufeff", false}, // zero-width only
+		{one, "a\u200bb", true},
+		{one, "a\x00", false},
+		{one, "a\tb", false},
+		{many, "a\tb\r\nc", true},
+		{many, "", true},
+		{many, "x\x00y", false},
+		{many, "x\x7fy", false},
+		{many, "x\u0085y", false}, // C1
+		{many, "\xff\xfe", false},
+		{many, "lone \ufffd", false},
+	} {
+		f, ok := c.rule.Check(c.in)
+		if ok != c.ok || (!ok && (f.Field != c.rule.Field || f.Message == "")) {
+			t.Errorf("%s.Check(%q) = %+v, %v; want ok=%v", c.rule.Field, c.in, f, ok, c.ok)
+		}
 	}
 }

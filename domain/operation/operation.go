@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -177,8 +176,8 @@ func (o *Operation) Apply(r Report, now time.Time) error {
 	case r.Result != nil && !json.Valid(r.Result):
 		fields = append(fields, kernel.FieldError{Field: "result", Message: "must be a JSON document"})
 	}
-	if !utf8.ValidString(r.Error) || utf8.RuneCountInString(r.Error) > MaxErrorLength {
-		fields = append(fields, kernel.FieldError{Field: "error", Message: "must be valid UTF-8 of at most 4000 characters"})
+	if f, ok := errorRule.Check(r.Error); !ok {
+		fields = append(fields, f)
 	}
 	if len(fields) > 0 {
 		return invalid(fields...)
@@ -262,12 +261,12 @@ func (o *Operation) ErrorDetail() string       { return o.errDetail }
 func (o *Operation) CreatedAt() time.Time      { return o.createdAt }
 func (o *Operation) UpdatedAt() time.Time      { return o.updatedAt }
 
-func checkMessage(m string) (kernel.FieldError, bool) {
-	if !utf8.ValidString(m) || utf8.RuneCountInString(m) > MaxMessageLength {
-		return kernel.FieldError{Field: "message", Message: "must be valid UTF-8 of at most 2000 characters"}, false
-	}
-	return kernel.FieldError{}, true
-}
+var (
+	messageRule = kernel.Text{Field: "message", Max: MaxMessageLength, Multiline: true}
+	errorRule   = kernel.Text{Field: "error", Max: MaxErrorLength, Multiline: true}
+)
+
+func checkMessage(m string) (kernel.FieldError, bool) { return messageRule.Check(m) }
 
 func invalid(fields ...kernel.FieldError) error {
 	return kernel.Invalid("operation.invalid", "the operation is not valid", fields...)

@@ -4,7 +4,6 @@ package project
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scoped-api/foundation/domain/kernel"
 )
@@ -119,28 +118,14 @@ func (p *Project) UpdatedAt() time.Time  { return p.updatedAt }
 func (p *Project) DeletedAt() *time.Time { return p.deletedAt }
 func (p *Project) IsDeleted() bool       { return p.deletedAt != nil }
 
-func checkName(name string) (kernel.FieldError, bool) {
-	n := utf8.RuneCountInString(name)
-	switch {
-	case !utf8.ValidString(name):
-		return kernel.FieldError{Field: "name", Message: "must be valid UTF-8"}, false
-	case n == 0:
-		return kernel.FieldError{Field: "name", Message: "must not be empty"}, false
-	case n > MaxNameLength:
-		return kernel.FieldError{Field: "name", Message: "must be at most 200 characters"}, false
-	}
-	return kernel.FieldError{}, true
-}
+var (
+	nameRule        = kernel.Text{Field: "name", Max: MaxNameLength, Required: true}
+	descriptionRule = kernel.Text{Field: "description", Max: MaxDescriptionLength, Multiline: true}
+)
 
-func checkDescription(d string) (kernel.FieldError, bool) {
-	switch {
-	case !utf8.ValidString(d):
-		return kernel.FieldError{Field: "description", Message: "must be valid UTF-8"}, false
-	case utf8.RuneCountInString(d) > MaxDescriptionLength:
-		return kernel.FieldError{Field: "description", Message: "must be at most 2000 characters"}, false
-	}
-	return kernel.FieldError{}, true
-}
+func checkName(name string) (kernel.FieldError, bool) { return nameRule.Check(name) }
+
+func checkDescription(d string) (kernel.FieldError, bool) { return descriptionRule.Check(d) }
 
 func invalid(fields ...kernel.FieldError) error {
 	return kernel.Invalid("project.invalid", "the project is not valid", fields...)

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/scoped-api/foundation/test/testkit"
 )
@@ -165,61 +168,104 @@ func TestAccessLogLine(t *testing.T) {
 	}
 }
 
-func TestAuthenticationFailuresAreUniform(t *testing.T) {
+// TestAuthenticationFailuresSayTheirClassOnly: a 401 says whether the
+// token was missing, invalid or expired (code and RFC 6750 challenge), and
+// within a class every failure answers alike, naming no check.
+func TestAuthenticationFailuresSayTheirClassOnly(t *testing.T) {
 	app, _ := startPostgresApp(t)
 	good := testkit.Token(t, "alice", time.Hour)
-	header, payload, _ := strings.Cut(good, ".")
+	_, payload, _ := strings.Cut(good, ".")
 	payload, _, _ = strings.Cut(payload, ".")
 	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + payload + "."
-	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(testkit.TestSecret))
-	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice"}).SignedString([]byte(testkit.TestSecret))
-	noSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(testkit.TestSecret))
-	_ = header
-	cases := map[string]string{
-		"missing":        "",
-		"expired":        testkit.Token(t, "alice", -time.Minute),
-		"wrong secret":   testkit.TokenWith(t, "another-secret-another-secret-another", "", "", "alice", time.Hour),
-		"alg none":       none,
-		"alg HS512":      hs512,
-		"no exp":         noExp,
-		"no sub":         noSub,
-		"garbage":        "not.a.jwt",
-		"tampered":       good[:len(good)-4] + "AAAA",
-		"not bearer":     "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw")),
-		"bearer, no tok": "Bearer ",
-	}
-	var bodies []map[string]any
-	for name, tok := range cases {
-		var res testkit.Response
-		switch name {
-		case "not bearer", "bearer, no tok":
-			res = app.Do("GET", "/api/v1/projects", "", nil, "Authorization", tok)
-		default:
-			res = app.Do("GET", "/api/v1/projects", tok, nil)
+	sign := func(claims jwt.MapClaims, header map[string]any) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+		for k, v := range header {
+			tok.Header[k] = v
 		}
+		s, err := tok.SignedString([]byte(testkit.TestSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	hour := time.Now().Add(time.Hour).Unix()
+	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "alice", "exp": hour}).SignedString([]byte(testkit.TestSecret))
+	cases := map[string]struct {
+		auth  string // the Authorization header
+		class string
+	}{
+		"missing":          {"", "auth.token_missing"},
+		"not bearer":       {"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw")), "auth.token_missing"},
+		"bearer, no token": {"Bearer ", "auth.token_missing"},
+		"expired":          {"Bearer " + testkit.Token(t, "alice", -time.Minute), "auth.token_expired"},
+		"wrong secret":     {"Bearer " + testkit.TokenWith(t, "another-secret-another-secret-another", "", "", "alice", time.Hour), "auth.token_invalid"},
+		"alg none":         {"Bearer " + none, "auth.token_invalid"},
+		"alg HS512":        {"Bearer " + hs512, "auth.token_invalid"},
+		"no exp":           {"Bearer " + sign(jwt.MapClaims{"sub": "alice"}, nil), "auth.token_invalid"},
+		"no sub":           {"Bearer " + sign(jwt.MapClaims{"exp": hour}, nil), "auth.token_invalid"},
+		"NUL in sub":       {"Bearer " + sign(jwt.MapClaims{"sub": "ali\x00ce", "exp": hour}, nil), "auth.token_invalid"},
+		"exp a string":     {"Bearer " + sign(jwt.MapClaims{"sub": "alice", "exp": fmt.Sprint(hour)}, nil), "auth.token_invalid"},
+		"iat in ten years": {"Bearer " + sign(jwt.MapClaims{"sub": "alice", "exp": hour + 20*365*86400, "iat": hour + 10*365*86400}, nil), "auth.token_invalid"},
+		"unknown crit":     {"Bearer " + sign(jwt.MapClaims{"sub": "alice", "exp": hour}, map[string]any{"crit": []string{"x-ext"}, "x-ext": 1}), "auth.token_invalid"},
+		"garbage":          {"Bearer not.a.jwt", "auth.token_invalid"},
+		"tampered":         {"Bearer " + good[:len(good)-4] + "AAAA", "auth.token_invalid"},
+	}
+	byClass := map[string]map[string]any{}
+	for name, c := range cases {
+		res := app.Do("GET", "/api/v1/projects", "", nil, "Authorization", c.auth)
 		if res.Status != http.StatusUnauthorized {
-			t.Errorf("%s: status %d", name, res.Status)
+			t.Errorf("%s: status %d %s", name, res.Status, res.Body)
 			continue
 		}
-		if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
-			t.Errorf("%s: WWW-Authenticate = %q", name, res.Header.Get("WWW-Authenticate"))
-		}
 		m := assertProblem(t, res, 401)
-		bodies = append(bodies, m)
+		if m["code"] != c.class {
+			t.Errorf("%s: code %v, want %s", name, m["code"], c.class)
+		}
+		challenge := res.Header.Get("WWW-Authenticate")
+		wantError := c.class != "auth.token_missing"
+		if !strings.HasPrefix(challenge, `Bearer realm="api"`) || strings.Contains(challenge, `error="invalid_token"`) != wantError ||
+			(wantError && !strings.Contains(challenge, "error_description=")) {
+			t.Errorf("%s: WWW-Authenticate = %q", name, challenge)
+		}
 		lower := strings.ToLower(string(res.Body))
-		for _, leak := range []string{"expired", "signature", "algorithm", "alg", "issuer", "audience", "exp"} {
+		for _, leak := range []string{"signature", "algorithm", "alg", "issuer", "audience", "crit", "iat", "nul"} {
 			if strings.Contains(lower, leak) {
 				t.Errorf("%s: the body says which check failed (%q): %s", name, leak, res.Body)
 			}
 		}
+		if first, ok := byClass[c.class]; ok && (first["detail"] != m["detail"] || first["type"] != m["type"]) {
+			t.Errorf("%s: %s bodies differ: %v vs %v", name, c.class, m, first)
+		}
+		byClass[c.class] = m
 	}
-	for _, b := range bodies[1:] {
-		if b["detail"] != bodies[0]["detail"] || b["type"] != bodies[0]["type"] {
-			t.Errorf("401 bodies differ: %v vs %v", b, bodies[0])
+	for _, entry := range app.Logs.All() {
+		if entry.Level >= zapcore.ErrorLevel {
+			t.Errorf("an authentication failure was logged as an error: %s %v", entry.Message, entry.ContextMap())
 		}
 	}
 	if res := app.Do("GET", "/api/v1/projects", good, nil); res.Status != 200 {
 		t.Fatalf("the good token: %d", res.Status)
+	}
+}
+
+// TestTwoAuthorizationHeadersAreRefused: a proxy that reads another of
+// them than the API would authenticate someone else.
+func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
+	app, _ := startPostgresApp(t)
+	alice := testkit.Token(t, "alice", time.Hour)
+	bob := testkit.Token(t, "bob", time.Hour)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", app.URL+"/api/v1/projects", nil)
+	req.Header.Add("Authorization", "Bearer "+alice)
+	req.Header.Add("Authorization", "Bearer "+bob)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, _ := io.ReadAll(res.Body)
+	m := assertProblem(t, testkit.Response{Status: res.StatusCode, Header: res.Header, Body: body}, http.StatusBadRequest)
+	if m["code"] != "auth.header_repeated" {
+		t.Fatalf("two Authorization headers: %s", body)
 	}
 }
 
@@ -270,3 +316,48 @@ func TestCORSIsOffByDefaultAndAllowsOnlyConfiguredOrigins(t *testing.T) {
 		t.Fatalf("an unlisted origin was allowed: %v", evil.Header)
 	}
 }
+
+// TestHEADAnswersOnEveryGETRoute: the same status and headers as GET, no
+// body, on every GET route of the API document, the docs and probes
+// included — and a stream is not opened by it.
+func TestHEADAnswersOnEveryGETRoute(t *testing.T) {
+	app, _ := startOperationsApp(t)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "head")
+	op := createOperation(t, app, alice, p.ID, "import")
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	app.Do("GET", "/openapi.json", "", nil).JSON(t, &doc)
+	paths := []string{"/docs", "/openapi.json"}
+	for path, ops := range doc.Paths {
+		if _, ok := ops["get"]; ok {
+			paths = append(paths, strings.NewReplacer("{project_id}", p.ID, "{operation_id}", op.ID).Replace(path))
+		}
+	}
+	if len(paths) < 10 {
+		t.Fatalf("only %d GET routes found: %v", len(paths), paths)
+	}
+	for _, path := range paths {
+		// A GET on a stream does not end, so its answer is written down.
+		get := testkit.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}}}
+		if !strings.HasSuffix(path, "/events") {
+			get = app.Do("GET", path, alice, nil)
+		}
+		head := app.Do("HEAD", path, alice, nil)
+		if head.Status != get.Status || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") || len(head.Body) != 0 {
+			t.Errorf("HEAD %s: %d %q %d bytes; GET: %d %q", path, head.Status, head.Header.Get("Content-Type"), len(head.Body), get.Status, get.Header.Get("Content-Type"))
+		}
+		if head.Header.Get("X-Content-Type-Options") != "nosniff" || head.Header.Get(middlewareCorrelation) == "" {
+			t.Errorf("HEAD %s lacks the headers every response carries: %v", path, head.Header)
+		}
+	}
+	if res := app.Do("HEAD", "/api/v1/projects/"+p.ID, testkit.Token(t, "bob", time.Hour), nil); res.Status != http.StatusNotFound {
+		t.Errorf("HEAD of someone else's project: %d", res.Status)
+	}
+	if res := app.Do("GET", "/api/v1/projects/"+p.ID+"/info", alice, nil); !strings.Contains(string(res.Body), `"connected":0`) {
+		t.Errorf("HEAD on a stream route opened a stream: %s", res.Body)
+	}
+}
+
+const middlewareCorrelation = "X-Correlation-ID"

@@ -155,7 +155,7 @@ func FromError(ctx context.Context, err error) *Problem {
 		switch de.Kind {
 		case kernel.KindUnauthorized:
 			prob.headers = http.Header{}
-			prob.headers.Set("WWW-Authenticate", `Bearer realm="api"`)
+			prob.headers.Set("WWW-Authenticate", challenge(de))
 		case kernel.KindUnavailable:
 			prob.headers = http.Header{}
 			prob.headers.Set("Retry-After", "5")
@@ -169,6 +169,17 @@ func FromError(ctx context.Context, err error) *Problem {
 	}
 	Logger(ctx).Error("unhandled error", zap.Error(err))
 	return NewProblem(ctx, http.StatusInternalServerError, "an internal error occurred")
+}
+
+// challenge is the WWW-Authenticate value of an unauthorized answer (RFC
+// 6750 §3): a token that was presented and refused says so, with the
+// class of failure; a missing one gets the bare challenge.
+func challenge(de *kernel.Error) string {
+	switch de.Code {
+	case kernel.ErrTokenInvalid.Code, kernel.ErrTokenExpired.Code:
+		return `Bearer realm="api", error="invalid_token", error_description="` + de.Message + `"`
+	}
+	return `Bearer realm="api"`
 }
 
 // WithLocation rewrites the location prefix of field errors, for domain

@@ -19,7 +19,7 @@ import (
 )
 
 func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
-	ctx := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c-1", "/x", "/x", ""))
+	ctx := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c-1", "GET", "/x", "/x", ""))
 	cases := []struct {
 		err    *kernel.Error
 		status int
@@ -53,7 +53,7 @@ func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
 
 func TestUnknownErrorsAreLoggedAndHidden(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	ctx := WithRequest(context.Background(), NewRequest(zap.New(core), "c-2", "/y", "/y", ""))
+	ctx := WithRequest(context.Background(), NewRequest(zap.New(core), "c-2", "GET", "/y", "/y", ""))
 	p := FromError(ctx, fmt.Errorf("query failed: %w", errors.New("password=hunter2")))
 	if p.Status != 500 || p.Detail != "an internal error occurred" || p.Code != "" {
 		t.Fatalf("got %+v", p)
@@ -88,7 +88,7 @@ func TestTheRecordAnswersForTheCallerAndTheAccess(t *testing.T) {
 	}
 	alice, _ := kernel.ParseSubject("alice")
 	p := kernel.ProjectIDFrom(uuid.New())
-	r := NewRequest(zap.NewNop(), "c", "/api/v1/projects/"+p.String(), "/api/v1/projects/{project_id}", p.String())
+	r := NewRequest(zap.NewNop(), "c", "GET", "/api/v1/projects/"+p.String(), "/api/v1/projects/{project_id}", p.String())
 	ctx = WithRequest(ctx, r)
 	if r.ProjectID() != p {
 		t.Fatalf("project parsed once when the record is made: %v", r.ProjectID())
@@ -107,7 +107,7 @@ func TestTheRecordAnswersForTheCallerAndTheAccess(t *testing.T) {
 	if a, err := Access(ctx); err != nil || a.Project() != p || a.Subject() != alice {
 		t.Fatalf("access: %v %v", a, err)
 	}
-	bad := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c", "/x", "/x", "nope"))
+	bad := WithRequest(context.Background(), NewRequest(zap.NewNop(), "c", "GET", "/x", "/x", "nope"))
 	if _, err := Access(bad); len(FromError(bad, err).Errors) != 1 || FromError(bad, err).Errors[0].Location != "path.project_id" {
 		t.Fatalf("a bad project id: %v", err)
 	}

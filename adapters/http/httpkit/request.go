@@ -28,6 +28,7 @@ type Request struct {
 	// correlationHeader is the response header's value, held here so that
 	// echoing it allocates nothing more.
 	correlationHeader [1]string
+	method            string
 	path              string
 	route             string
 	// project is the {project_id} path parameter, parsed once; projectErr
@@ -48,8 +49,8 @@ type requestKey struct{}
 
 // NewRequest starts the record of a request. rawProject is its
 // {project_id} path parameter ("" on routes without one).
-func NewRequest(base *zap.Logger, correlationID, path, route, rawProject string) *Request {
-	r := &Request{correlationID: correlationID, correlationHeader: [1]string{correlationID}, path: path, route: route, base: base}
+func NewRequest(base *zap.Logger, correlationID, method, path, route, rawProject string) *Request {
+	r := &Request{correlationID: correlationID, correlationHeader: [1]string{correlationID}, method: method, path: path, route: route, base: base}
 	if rawProject != "" {
 		r.project, r.projectErr = kernel.ParseProjectID(rawProject)
 	}
@@ -87,6 +88,14 @@ func (r *Request) CorrelationID() string {
 // CorrelationHeader is the correlation id as a header value; the caller
 // must not change it.
 func (r *Request) CorrelationHeader() []string { return r.correlationHeader[:1:1] }
+
+// Method is the request's method.
+func (r *Request) Method() string {
+	if r == nil {
+		return ""
+	}
+	return r.method
+}
 
 // Path is the request's path, as problems report it.
 func (r *Request) Path() string {

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/domain/kernel"
 )
 
 // TokenVerifier checks a bearer token and returns who presented it and
-// when the token expires. Any failure is reported the same way, so callers
-// cannot tell which check failed.
+// when the token expires. A failure is kernel.ErrTokenExpired or
+// kernel.ErrTokenInvalid, so callers cannot tell which check failed.
 type TokenVerifier interface {
 	Verify(token string) (kernel.Subject, time.Time, error)
 }
@@ -36,7 +37,18 @@ func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) 
 			next(ctx)
 			return
 		}
-		header := ctx.Header("Authorization")
+		headers := humagin.Unwrap(ctx).Request.Header["Authorization"]
+		if len(headers) > 1 {
+			// A proxy that reads another of them would authenticate someone else.
+			p := httpkit.NewProblem(ctx.Context(), http.StatusBadRequest, "send one Authorization header, not several")
+			p.Code = "auth.header_repeated"
+			httpkit.WriteError(api, ctx, p)
+			return
+		}
+		header := ""
+		if len(headers) == 1 {
+			header = headers[0]
+		}
 		if header == "" && acceptsTicket(ctx.Operation()) {
 			if code := ctx.Query(httpkit.TicketParam); code != "" {
 				sub, exp, err := tickets.RedeemTicket(ctx.Context(), code, ctx.URL().Path)
@@ -51,12 +63,12 @@ func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) 
 		}
 		raw, ok := bearerToken(header)
 		if !ok {
-			unauthorized(api, ctx, `Bearer realm="api"`)
+			httpkit.WriteError(api, ctx, kernel.ErrTokenMissing)
 			return
 		}
 		sub, exp, err := verifier.Verify(raw)
 		if err != nil {
-			unauthorized(api, ctx, `Bearer realm="api", error="invalid_token"`)
+			httpkit.WriteError(api, ctx, err)
 			return
 		}
 		httpkit.RequestOf(ctx.Context()).Authenticated(sub, exp)
@@ -92,9 +104,4 @@ func bearerToken(header string) (string, bool) {
 	}
 	token = strings.TrimSpace(token)
 	return token, token != ""
-}
-
-func unauthorized(api huma.API, ctx huma.Context, challenge string) {
-	ctx.SetHeader("WWW-Authenticate", challenge)
-	_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "a valid bearer token is required")
 }

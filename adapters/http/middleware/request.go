@@ -49,7 +49,7 @@ func RequestRecord(base *zap.Logger, timeout time.Duration) gin.HandlerFunc {
 		if !validCorrelation(id) {
 			id = newCorrelationID()
 		}
-		r := httpkit.NewRequest(base, id, c.Request.URL.Path, RouteTemplate(c.FullPath()), c.Param(httpkit.ProjectParam))
+		r := httpkit.NewRequest(base, id, c.Request.Method, c.Request.URL.Path, RouteTemplate(c.FullPath()), c.Param(httpkit.ProjectParam))
 		c.Writer.Header()[correlationKey] = r.CorrelationHeader()
 		ctx, cancel := context.WithTimeout(httpkit.WithRequest(c.Request.Context(), r), timeout)
 		defer cancel()
@@ -110,4 +110,21 @@ func NotFound(c *gin.Context) {
 // MethodNotAllowed answers a known route asked with the wrong method.
 func MethodNotAllowed(c *gin.Context) {
 	httpkit.WriteProblem(c.Writer, httpkit.NewProblem(c.Request.Context(), http.StatusMethodNotAllowed, "method not allowed on this route"))
+}
+
+// AnswerHEAD serves HEAD on every GET route registered so far, through
+// the same middleware and handler (RFC 9110 §9.3.2): the server sends the
+// same headers and drops the body. Call it after every route is in.
+func AnswerHEAD(engine *gin.Engine) {
+	heads := map[string]bool{}
+	for _, r := range engine.Routes() {
+		if r.Method == http.MethodHead {
+			heads[r.Path] = true
+		}
+	}
+	for _, r := range engine.Routes() {
+		if r.Method == http.MethodGet && !heads[r.Path] {
+			engine.HEAD(r.Path, r.HandlerFunc)
+		}
+	}
 }

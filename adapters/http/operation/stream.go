@@ -81,6 +81,9 @@ func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
+	if httpkit.RequestOf(ctx).Method() == http.MethodHead {
+		return h.head(ctx, access, op)
+	}
 	stream, err := h.streams.Open(ctx, access, op, last)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
@@ -93,6 +96,27 @@ func (h *Handler) open(ctx context.Context, in *streamInput, op *operation.ID) (
 	// The stream outlives the request: serve takes its context from hctx
 	// only for the request's logger.
 	return &huma.StreamResponse{Body: func(hctx huma.Context) { h.serve(hctx, stream, tokenExp) }}, nil //nolint:contextcheck // see above
+}
+
+// head answers HEAD with the headers a stream would start with, and
+// subscribes to nothing.
+func (h *Handler) head(ctx context.Context, access kernel.ProjectAccess, op *operation.ID) (*huma.StreamResponse, error) {
+	if op != nil {
+		if _, err := h.svc.GetOperation(ctx, access, *op); err != nil {
+			return nil, httpkit.FromError(ctx, err)
+		}
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		setStreamHeaders(hctx.SetHeader)
+		hctx.SetStatus(http.StatusOK)
+	}}, nil
+}
+
+// setStreamHeaders sets what every stream's response says about itself.
+func setStreamHeaders(set func(name, value string)) {
+	set("Content-Type", "text/event-stream; charset=utf-8")
+	set("Cache-Control", "no-cache")
+	set("X-Accel-Buffering", "no")
 }
 
 func lastEventID(in *streamInput) (*int64, error) {
@@ -134,9 +158,7 @@ func (h *Handler) serve(hctx huma.Context, stream *streaming.Stream, tokenExp ti
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 200 OK\r\n")
 	header.Del("Content-Length")
-	header.Set("Content-Type", "text/event-stream; charset=utf-8")
-	header.Set("Cache-Control", "no-cache")
-	header.Set("X-Accel-Buffering", "no")
+	setStreamHeaders(header.Set)
 	header.Set("Connection", "close")
 	_ = header.Write(&b)
 	b.WriteString("\r\n")
