@@ -37,6 +37,15 @@ type Config struct {
 	Redis    RedisConfig
 	Streams  StreamConfig
 	Projects ProjectsConfig
+	// Idempotency tunes the keys that make retried writes harmless.
+	Idempotency IdempotencyConfig
+}
+
+// IdempotencyConfig tunes idempotency keys.
+type IdempotencyConfig struct {
+	// KeyRetention is how long a key's answer is replayed; a retry after
+	// that runs the request again.
+	KeyRetention time.Duration `env:"IDEMPOTENCY_KEY_RETENTION" envDefault:"24h"`
 }
 
 // ProjectsConfig tunes how other contexts learn whether a caller may see a project.
@@ -216,6 +225,7 @@ func (c *Config) validate() []error {
 		{"REDIS_CONNECT_TIMEOUT", c.Redis.ConnectTimeout},
 		{"REDIS_COMMAND_TIMEOUT", c.Redis.CommandTimeout},
 		{"AUTH_LEEWAY", c.Auth.Leeway},
+		{"IDEMPOTENCY_KEY_RETENTION", c.Idempotency.KeyRetention},
 		{"SSE_KEEPALIVE", c.Streams.Keepalive},
 		{"SSE_MAX_DURATION", c.Streams.MaxDuration},
 		{"SSE_RETRY", c.Streams.Retry},

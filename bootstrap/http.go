@@ -94,6 +94,8 @@ type apiIn struct {
 	Verifier middleware.TokenVerifier
 	Tickets  middleware.TicketRedeemer
 	Gate     shared.ProjectGate
+	Keys     shared.IdempotencyStore
+	Commits  []CommitHook `group:"committed"`
 	Log      *zap.Logger
 	Routes   []httpkit.Routes `group:"routes"`
 	Checks   []health.Check   `group:"readiness"`
@@ -107,11 +109,18 @@ func newAPI(in apiIn) huma.API {
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
 		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
 	})
-	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets), middleware.ProjectAccess(api, in.Gate))
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets),
+		middleware.Idempotency(api, in.Keys, func() {
+			for _, hook := range in.Commits {
+				hook()
+			}
+		}),
+		middleware.ProjectAccess(api, in.Gate))
 	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
 	for _, r := range in.Routes {
 		r.Register(api)
 	}
+	middleware.DeclareIdempotency(api)
 	middleware.AnswerHEAD(in.Engine)
 	return api
 }

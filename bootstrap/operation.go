@@ -48,6 +48,7 @@ var OperationModule = fx.Module("operation",
 		fx.Annotate(func(h *httpoperation.Handler) *httpoperation.Handler { return h }, fx.As(new(middleware.TicketRedeemer))),
 		fx.Annotate(pgoperation.Migrations, fx.ResultTags(`group:"migrations"`)),
 		fx.Annotate(inproc.NewOperationFigures, fx.As(new(portsdiagnostics.Operations))),
+		fx.Annotate(func(r *workeroperation.Relay) CommitHook { return r.EventsAccepted }, fx.ResultTags(`group:"committed"`)),
 	),
 	fx.Invoke(runOperations),
 )

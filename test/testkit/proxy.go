@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"sync"
@@ -14,10 +15,11 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu     sync.Mutex
-	mode   int // 0 forward, 1 frozen, 2 cut
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu      sync.Mutex
+	mode    int // 0 forward, 1 frozen, 2 cut
+	conns   map[net.Conn]struct{}
+	closed  bool
+	markers [][]byte // FreezeAfter's, while armed
 }
 
 const (
@@ -44,6 +46,40 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Freeze stops relaying bytes in both directions; connections stay open.
 func (p *Proxy) Freeze() { p.setMode(proxyFrozen) }
+
+// FreezeAfter lets traffic through until one connection has sent the
+// markers in this order (case-insensitive, each within one read), and
+// freezes right after relaying the bytes that held the last one: for
+// example a statement that reaches the database and whose answer never
+// comes back.
+func (p *Proxy) FreezeAfter(markers ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.markers = nil
+	for _, m := range markers {
+		p.markers = append(p.markers, bytes.ToLower([]byte(m)))
+	}
+}
+
+// seen advances one connection's progress through the armed markers and
+// reports whether the last one has now been sent.
+func (p *Proxy) seen(next *int, chunk []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.markers) == 0 {
+		return false
+	}
+	lower := bytes.ToLower(chunk)
+	for *next < len(p.markers) && bytes.Contains(lower, p.markers[*next]) {
+		*next++
+	}
+	if *next < len(p.markers) {
+		return false
+	}
+	p.markers = nil
+	p.mode = proxyFrozen
+	return true
+}
 
 // Cut closes every connection and refuses new ones.
 func (p *Proxy) Cut() {
@@ -116,13 +152,17 @@ func (p *Proxy) relay(in net.Conn) {
 		_ = out.Close()
 		return
 	}
-	pipe := func(dst, src net.Conn) {
+	pipe := func(dst, src net.Conn, upstream bool) {
 		buf := make([]byte, 32*1024)
+		next := 0
 		for {
 			n, err := src.Read(buf)
 			if n > 0 {
 				if p.currentMode() != proxyForward {
 					continue // swallowed: the peer waits forever
+				}
+				if upstream {
+					p.seen(&next, buf[:n]) // frozen before the answer can come back
 				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
@@ -135,6 +175,6 @@ func (p *Proxy) relay(in net.Conn) {
 		_ = dst.Close()
 		_ = src.Close()
 	}
-	go pipe(out, in)
-	go pipe(in, out)
+	go pipe(out, in, true)
+	go pipe(in, out, false)
 }

@@ -123,7 +123,7 @@ func (r *Repository) Add(ctx context.Context, access kernel.ProjectAccess, op *o
 		return insertOutbox(tx, events)
 	})
 	if err == nil {
-		r.seen.put(rw, 0)
+		r.seen.remember(ctx, rw, 0)
 	}
 	return postgres.Failure("add operation", err)
 }
@@ -251,7 +251,7 @@ INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e
 		r.seen.drop(id.UUID())
 		return nil, false, nil, nil
 	}
-	r.seen.put(next, version+1)
+	r.seen.remember(ctx, next, version+1)
 	return op, true, nil, nil
 }
 

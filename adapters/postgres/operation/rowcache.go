@@ -1,9 +1,12 @@
 package operation
 
 import (
+	"context"
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/scoped-api/foundation/adapters/postgres"
 )
 
 // rowCacheEntries bounds the remembered rows (a few MiB at most).
@@ -50,4 +53,16 @@ func (c *rowCache) drop(id uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, id)
+}
+
+// remember puts a row just written, unless the write belongs to a unit of
+// work that may still roll back: a remembered row that never committed
+// could match the version of another writer's committed row and let a
+// write apply to a state that was never stored.
+func (c *rowCache) remember(ctx context.Context, r row, version int64) {
+	if postgres.InUnitOfWork(ctx) {
+		c.drop(r.ID)
+		return
+	}
+	c.put(r, version)
 }
