@@ -22,6 +22,7 @@ var infrastructure = fx.Options(
 	PlatformModule,
 	TelemetryModule,
 	RedisModule,
+	RateLimitModule,
 	IdempotencyModule,
 	HTTPModule,
 )

@@ -39,6 +39,8 @@ type Config struct {
 	Projects ProjectsConfig
 	// Idempotency tunes the keys that make retried writes harmless.
 	Idempotency IdempotencyConfig
+	// RateLimit is the request budgets (config_ratelimit.go).
+	RateLimit RateLimitConfig
 }
 
 // IdempotencyConfig tunes idempotency keys.
@@ -321,5 +323,6 @@ func (c *Config) validate() []error {
 		bad("SSE_SUBSCRIBER_BUFFER (%d) must be at least EVENTS_RELAY_BATCH (%d)", c.Streams.SubscriberBuffer, c.Streams.RelayBatch)
 	}
 	errs = append(errs, c.OTel.validate()...)
+	errs = append(errs, c.RateLimit.validate()...)
 	return errs
 }

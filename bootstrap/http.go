@@ -94,6 +94,7 @@ type apiIn struct {
 	Verifier middleware.TokenVerifier
 	Tickets  middleware.TicketRedeemer
 	Gate     shared.ProjectGate
+	Limits   RateLimiting
 	Keys     shared.IdempotencyStore
 	Commits  []CommitHook `group:"committed"`
 	Log      *zap.Logger
@@ -109,7 +110,9 @@ func newAPI(in apiIn) huma.API {
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
 		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
 	})
-	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets),
+	// A retry is answered before the gate asks again: a replayed DELETE
+	// is the 204 it was, not the 404 that asking after it would give.
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets), in.Limits.Middleware(api),
 		middleware.Idempotency(api, in.Keys, func() {
 			for _, hook := range in.Commits {
 				hook()
@@ -121,6 +124,7 @@ func newAPI(in apiIn) huma.API {
 		r.Register(api)
 	}
 	middleware.DeclareIdempotency(api)
+	in.Limits.Declare(api)
 	middleware.AnswerHEAD(in.Engine)
 	return api
 }

@@ -44,6 +44,9 @@ func BaseEnv(dbURL string) map[string]string {
 		"AUTH_HS256_SECRET":     TestSecret,
 		"LOG_LEVEL":             "debug",
 		"HTTP_SHUTDOWN_TIMEOUT": "5s",
+		// Tests and benchmarks send many requests as one caller; the tests
+		// of rate limiting turn it back on (test/e2e/ratelimit_test.go).
+		"RATE_LIMIT_ENABLED": "false",
 	}
 }
 

@@ -14,7 +14,7 @@ func CORS(origins []string) gin.HandlerFunc {
 		AllowOrigins:     origins,
 		AllowMethods:     []string{"GET", "POST", "PATCH", "DELETE", "OPTIONS"},
 		AllowHeaders:     []string{"Authorization", "Content-Type", CorrelationHeader, "X-Request-ID", "Last-Event-ID", IdempotencyKeyHeader},
-		ExposeHeaders:    []string{CorrelationHeader, "Location", "WWW-Authenticate", "Retry-After", ReplayedHeader},
+		ExposeHeaders:    []string{CorrelationHeader, "Location", "WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy", ReplayedHeader},
 		AllowCredentials: false, // bearer tokens, not cookies
 		MaxAge:           10 * time.Minute,
 	})

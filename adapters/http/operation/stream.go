@@ -192,6 +192,16 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 		defer t.Stop()
 		expired = t.C
 	}
+	// A client that left is noticed within departureInterval, not at the
+	// second keepalive write that fails: its slot in the caller's cap is
+	// freed with the stream.
+	var departures <-chan time.Time
+	left := departureCheck(conn)
+	if left != nil {
+		t := time.NewTicker(departureInterval(h.settings.Keepalive))
+		defer t.Stop()
+		departures = t.C
+	}
 	for {
 		select {
 		case <-stream.Ready():
@@ -213,6 +223,11 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 			}
 		case <-keepalive.C:
 			if !h.write(conn, []byte(": keepalive\n\n")) {
+				return
+			}
+		case <-departures:
+			if left() {
+				log.Debug("stream ended: the client left")
 				return
 			}
 		case <-lifetime.C:

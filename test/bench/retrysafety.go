@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/scoped-api/foundation/test/testkit"
+)
+
+func init() { register(suite{name: "retrysafety", run: retrySafetyCost}) }
+
+// retrySafetyCost measures what a retry-safe write costs: POST
+// /api/v1/projects with a fresh Idempotency-Key and rate limiting on
+// (budgets too large to refuse anything, in Redis), against the same
+// binary, database and Redis with limiting off and no key, interleaved
+// rounds. Wall clock, so reported, never gating.
+func retrySafetyCost(ctx context.Context, o options) (res []result, err error) {
+	const name = "POST /api/v1/projects with an Idempotency-Key and rate limiting (vs neither)"
+	if !o.wants(name) {
+		return nil, nil
+	}
+	tb := &benchTB{}
+	defer tb.close()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	dbURL := testkit.NewPostgresDatabase(tb)
+	bin, removeBin, err := buildAPI(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer removeBin()
+	start := func(extra map[string]string) (*child, error) {
+		env := benchEnv(dbURL)
+		env["REDIS_URL"] = testkit.RedisURL()
+		env["REDIS_KEY_PREFIX"] = testkit.RandomName("bench_") + ":"
+		for k, v := range extra {
+			env[k] = v
+		}
+		return startQuietChild(ctx, bin, env)
+	}
+	off, err := start(map[string]string{"RATE_LIMIT_ENABLED": "false"})
+	if err != nil {
+		return nil, err
+	}
+	defer off.stop()
+	on, err := start(map[string]string{
+		"RATE_LIMIT_ENABLED":           "true",
+		"RATE_LIMIT_WRITES_PER_MINUTE": "60000000",
+		"RATE_LIMIT_WRITES_BURST":      "60000000",
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer on.stop()
+
+	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", 2*time.Hour)
+	var seq atomic.Int64 // names are unique per owner, keys per caller: never repeat one
+	body := func(int, int) []byte {
+		return fmt.Appendf(nil, `{"name":"retry-safe-%d"}`, seq.Add(1))
+	}
+	plain := post(off.url+"/api/v1/projects", token, body)
+	keyed := func(w, i int) (req *http.Request, err error) {
+		req, err = post(on.url+"/api/v1/projects", token, body)(w, i)
+		if err == nil {
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d-%d", seq.Add(1), w, i))
+		}
+		return req, err
+	}
+	var onRuns, offRuns []stats
+	for range o.rounds {
+		offRuns = append(offRuns, load(ctx, o.concurrency, o.duration, 201, plain))
+		onRuns = append(onRuns, load(ctx, o.concurrency, o.duration, 201, keyed))
+	}
+	om, bm := median(onRuns), median(offRuns)
+	ratio := om.rps / bm.rps
+	return []result{{
+		Name:     name + " throughput",
+		Measured: fmt.Sprintf("%.0f req/s (%d errors)", om.rps, om.errors),
+		Baseline: fmt.Sprintf("%.0f req/s", bm.rps),
+		Ratio:    ratio, Target: "≥ 0.85", Pass: ratio >= 0.85, Errors: om.errors,
+	}}, nil
+}
