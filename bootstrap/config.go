@@ -71,6 +71,9 @@ type HTTPConfig struct {
 	// connections and never answers would hold every request open.
 	RequestTimeout time.Duration `env:"HTTP_REQUEST_TIMEOUT" envDefault:"10s"`
 	MaxBodyBytes   int64         `env:"HTTP_MAX_BODY_BYTES" envDefault:"1048576"`
+	// RequireIfMatch answers 428 to a conditional write (PATCH or DELETE of
+	// a project, an operation's progress or cancel) sent without If-Match.
+	RequireIfMatch bool `env:"HTTP_REQUIRE_IF_MATCH" envDefault:"false"`
 }
 
 // DatabaseConfig is the database and its pool.

@@ -119,6 +119,8 @@ func newAPI(in apiIn) huma.API {
 			}
 		}),
 		middleware.ProjectAccess(api, in.Gate))
+	// After the gate: a project the caller cannot see is 404 first.
+	api.UseMiddleware(middleware.RequireIfMatch(api, in.Config.HTTP.RequireIfMatch))
 	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
 	for _, r := range in.Routes {
 		r.Register(api)

@@ -97,20 +97,20 @@ func TestOperationLifecycleWithinItsProject(t *testing.T) {
 	if _, err := f.svc.CreateOperation(ctx, inA, appoperation.CreateOperation{Kind: "Bad Kind"}); kernel.KindOf(err) != kernel.KindInvalid {
 		t.Fatalf("a bad kind: %v", err)
 	}
-	got, err := f.svc.ReportProgress(ctx, inA, op.ID(), operation.Report{Percent: 40})
+	got, err := f.svc.ReportProgress(ctx, inA, op.ID(), appoperation.ReportProgress{Report: operation.Report{Percent: 40}})
 	if err != nil || got.Status() != operation.StatusRunning || got.Percent() != 40 || f.trigger.count() != 2 {
 		t.Fatalf("report: %+v %v", got, err)
 	}
-	if _, err := f.svc.ReportProgress(ctx, inA, op.ID(), operation.Report{Percent: 10}); !errors.Is(err, operation.ErrProgressBackwards) {
+	if _, err := f.svc.ReportProgress(ctx, inA, op.ID(), appoperation.ReportProgress{Report: operation.Report{Percent: 10}}); !errors.Is(err, operation.ErrProgressBackwards) {
 		t.Fatalf("backwards: %v", err)
 	}
 	if _, err := f.svc.GetOperation(ctx, inB, op.ID()); !errors.Is(err, operation.ErrNotFound) {
 		t.Fatalf("through another project: %v", err)
 	}
-	if _, err := f.svc.CancelOperation(ctx, inB, op.ID()); !errors.Is(err, operation.ErrNotFound) {
+	if _, err := f.svc.CancelOperation(ctx, inB, op.ID(), appoperation.CancelOperation{}); !errors.Is(err, operation.ErrNotFound) {
 		t.Fatalf("cancel through another project: %v", err)
 	}
-	if got, err := f.svc.CancelOperation(ctx, inA, op.ID()); err != nil || got.Status() != operation.StatusCancelled {
+	if got, err := f.svc.CancelOperation(ctx, inA, op.ID(), appoperation.CancelOperation{}); err != nil || got.Status() != operation.StatusCancelled {
 		t.Fatalf("cancel: %v %v", got, err)
 	}
 	page, err := f.svc.ListOperations(ctx, inA, appoperation.ListOperations{Limit: 10})
@@ -140,8 +140,8 @@ func TestUseCasesRefuseAMissingAccess(t *testing.T) {
 		second(f.svc.CreateOperation(ctx, none, appoperation.CreateOperation{Kind: "x"})),
 		second(f.svc.GetOperation(ctx, none, id)),
 		second(f.svc.ListOperations(ctx, none, appoperation.ListOperations{Limit: 1})),
-		second(f.svc.ReportProgress(ctx, none, id, operation.Report{})),
-		second(f.svc.CancelOperation(ctx, none, id)),
+		second(f.svc.ReportProgress(ctx, none, id, appoperation.ReportProgress{Report: operation.Report{}})),
+		second(f.svc.CancelOperation(ctx, none, id, appoperation.CancelOperation{})),
 		second(f.svc.Figures(ctx, none)),
 	} {
 		if err == nil || kernel.KindOf(err) != kernel.KindUnknown {
@@ -156,7 +156,7 @@ func TestPublishPendingNumbersPublishesAndRetriesInOrder(t *testing.T) {
 	f := newFixture(t, 2)
 	op, _ := f.svc.CreateOperation(ctx, inA, appoperation.CreateOperation{Kind: "import"})
 	for i := 1; i <= 4; i++ {
-		if _, err := f.svc.ReportProgress(ctx, inA, op.ID(), operation.Report{Percent: i}); err != nil {
+		if _, err := f.svc.ReportProgress(ctx, inA, op.ID(), appoperation.ReportProgress{Report: operation.Report{Percent: i}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -214,4 +214,37 @@ func TestNewServicePanicsOnMissingDependency(t *testing.T) {
 		}
 	}()
 	appoperation.NewService(appoperation.Deps{}, appoperation.Settings{Batch: 1})
+}
+
+// TestReportAndCancelHonourTheExpectedVersion: a report or cancel that
+// names a version other than the stored one changes nothing, records no
+// event and does not wake the relay; one that names the stored version
+// (or any) applies and moves the version.
+func TestReportAndCancelHonourTheExpectedVersion(t *testing.T) {
+	f := newFixture(t, 500)
+	op, err := f.svc.CreateOperation(ctx, inA, appoperation.CreateOperation{Kind: "import"})
+	if err != nil || op.Version() != 0 {
+		t.Fatalf("create: version %d, %v", op.Version(), err)
+	}
+	got, err := f.svc.ReportProgress(ctx, inA, op.ID(), appoperation.ReportProgress{
+		Report: operation.Report{Percent: 10}, Expected: kernel.ExpectVersion(0)})
+	if err != nil || got.Version() != 1 || got.Percent() != 10 {
+		t.Fatalf("report at the stored version: %+v, %v", got, err)
+	}
+	woken := f.trigger.count()
+	stale := kernel.ExpectVersion(0)
+	if _, err := f.svc.ReportProgress(ctx, inA, op.ID(), appoperation.ReportProgress{Report: operation.Report{Percent: 20}, Expected: stale}); !errors.Is(err, kernel.ErrVersionMismatch) {
+		t.Fatalf("report at a stale version: %v", err)
+	}
+	if _, err := f.svc.CancelOperation(ctx, inA, op.ID(), appoperation.CancelOperation{Expected: stale}); !errors.Is(err, kernel.ErrVersionMismatch) {
+		t.Fatalf("cancel at a stale version: %v", err)
+	}
+	now, err := f.svc.GetOperation(ctx, inA, op.ID())
+	if err != nil || now.Version() != 1 || now.Percent() != 10 || now.Status() != operation.StatusRunning || f.trigger.count() != woken {
+		t.Fatalf("after refused writes: %+v, %v; relay woken %d more times", now.State(), err, f.trigger.count()-woken)
+	}
+	got, err = f.svc.CancelOperation(ctx, inA, op.ID(), appoperation.CancelOperation{Expected: kernel.ExpectVersion(1)})
+	if err != nil || got.Version() != 2 || got.Status() != operation.StatusCancelled {
+		t.Fatalf("cancel at the stored version: %+v, %v", got, err)
+	}
 }

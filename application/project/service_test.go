@@ -95,7 +95,7 @@ func TestUseCasesRefuseAMissingCallerOrAccess(t *testing.T) {
 		second(f.svc.GetProject(ctx, none)),
 		second(f.svc.ListProjects(ctx, nobody, appproject.ListProjects{Limit: 1})),
 		second(f.svc.UpdateProject(ctx, none, appproject.UpdateProject{})),
-		f.svc.DeleteProject(ctx, none),
+		f.svc.DeleteProject(ctx, none, appproject.DeleteProject{}),
 		second(f.gate.Access(ctx, nobody, id)),
 		second(f.gate.Access(ctx, alice, kernel.ProjectID{})),
 	}
@@ -118,7 +118,7 @@ func TestUpdateAndDelete(t *testing.T) {
 	if err != nil || got.Name() != "two" || got.Description() != "described" || !got.UpdatedAt().Equal(start.Add(time.Minute)) {
 		t.Fatalf("update = %+v, %v", got, err)
 	}
-	if err := f.svc.DeleteProject(ctx, a); err != nil {
+	if err := f.svc.DeleteProject(ctx, a, appproject.DeleteProject{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.gate.Access(ctx, alice, p.ID()); !errors.Is(err, project.ErrNotFound) {
@@ -128,7 +128,7 @@ func TestUpdateAndDelete(t *testing.T) {
 	if _, err := f.svc.GetProject(ctx, a); !errors.Is(err, project.ErrNotFound) {
 		t.Fatalf("get after delete = %v", err)
 	}
-	if err := f.svc.DeleteProject(ctx, a); !errors.Is(err, project.ErrNotFound) {
+	if err := f.svc.DeleteProject(ctx, a, appproject.DeleteProject{}); !errors.Is(err, project.ErrNotFound) {
 		t.Fatalf("second delete = %v", err)
 	}
 	if _, err := f.svc.CreateProject(ctx, alice, appproject.CreateProject{Name: "two"}); err != nil {
@@ -180,7 +180,7 @@ func TestGateRemembersOnlyYesAndForgetsDeletions(t *testing.T) {
 	}
 	// Deleted behind the gate's back (another instance): remembered until the TTL.
 	other := appproject.NewService(f.repo, appproject.NewGate(f.repo, f.clock, appproject.GateSettings{}), f.clock, &testkit.IDs{})
-	if err := other.DeleteProject(ctx, a); err != nil {
+	if err := other.DeleteProject(ctx, a, appproject.DeleteProject{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.gate.Access(ctx, alice, p.ID()); err != nil {
@@ -192,7 +192,7 @@ func TestGateRemembersOnlyYesAndForgetsDeletions(t *testing.T) {
 	}
 	// Deleted through this instance's service: forgotten at once.
 	q := must(f.svc.CreateProject(ctx, alice, appproject.CreateProject{Name: "y"}))
-	if err := f.svc.DeleteProject(ctx, f.access(t, alice, q.ID())); err != nil {
+	if err := f.svc.DeleteProject(ctx, f.access(t, alice, q.ID()), appproject.DeleteProject{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.gate.Access(ctx, alice, q.ID()); !errors.Is(err, project.ErrNotFound) {
@@ -210,7 +210,7 @@ func TestGateWithoutTTLAsksEveryTime(t *testing.T) {
 	p := must(f.svc.CreateProject(ctx, alice, appproject.CreateProject{Name: "x"}))
 	a := f.access(t, alice, p.ID())
 	other := appproject.NewService(f.repo, appproject.NewGate(f.repo, f.clock, appproject.GateSettings{}), f.clock, &testkit.IDs{})
-	if err := other.DeleteProject(ctx, a); err != nil {
+	if err := other.DeleteProject(ctx, a, appproject.DeleteProject{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.gate.Access(ctx, alice, p.ID()); !errors.Is(err, project.ErrNotFound) {
@@ -231,5 +231,33 @@ func TestConstructorsPanicOnMissingDependency(t *testing.T) {
 			}()
 			build()
 		}()
+	}
+}
+
+// TestUpdateAndDeleteHonourTheExpectedVersion: a write that names a
+// version other than the stored one changes nothing; one that names the
+// stored version applies and moves it.
+func TestUpdateAndDeleteHonourTheExpectedVersion(t *testing.T) {
+	f := newFixture(0)
+	p := must(f.svc.CreateProject(ctx, alice, appproject.CreateProject{Name: "one"}))
+	a := f.access(t, alice, p.ID())
+	two, three := "two", "three"
+	got, err := f.svc.UpdateProject(ctx, a, appproject.UpdateProject{Name: &two, Expected: kernel.ExpectVersion(p.Version())})
+	if err != nil || got.Version() != p.Version()+1 || got.Name() != "two" {
+		t.Fatalf("update at the stored version: %+v, %v", got, err)
+	}
+	stale := kernel.ExpectVersion(p.Version())
+	if _, err := f.svc.UpdateProject(ctx, a, appproject.UpdateProject{Name: &three, Expected: stale}); !errors.Is(err, kernel.ErrVersionMismatch) {
+		t.Fatalf("update at a stale version: %v", err)
+	}
+	if err := f.svc.DeleteProject(ctx, a, appproject.DeleteProject{Expected: stale}); !errors.Is(err, kernel.ErrVersionMismatch) {
+		t.Fatalf("delete at a stale version: %v", err)
+	}
+	now, err := f.svc.GetProject(ctx, a)
+	if err != nil || now.Name() != "two" || now.Version() != got.Version() {
+		t.Fatalf("after refused writes: %+v, %v", now, err)
+	}
+	if err := f.svc.DeleteProject(ctx, a, appproject.DeleteProject{Expected: kernel.ExpectVersion(got.Version())}); err != nil {
+		t.Fatalf("delete at the stored version: %v", err)
 	}
 }

@@ -11,6 +11,9 @@ import (
 type UpdateProject struct {
 	Name        *string
 	Description *string
+	// Expected is the version the caller's copy has; a project at another
+	// version is left as it is (kernel.ErrVersionMismatch).
+	Expected kernel.ExpectedVersion
 }
 
 // UpdateProject renames and/or redescribes the live project the access is for.
@@ -20,6 +23,9 @@ func (s *Service) UpdateProject(ctx context.Context, access kernel.ProjectAccess
 	}
 	now := s.clock.Now()
 	return s.repo.Update(ctx, access, func(p *project.Project) error {
+		if err := cmd.Expected.Check(p.Version()); err != nil {
+			return err
+		}
 		return p.Apply(project.Change{Name: cmd.Name, Description: cmd.Description}, now)
 	})
 }

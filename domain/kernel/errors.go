@@ -20,6 +20,7 @@ const (
 	KindUnauthorized
 	KindTooManyRequests
 	KindUnavailable
+	KindPreconditionFailed
 )
 
 // String names the kind for logs and tests.
@@ -37,6 +38,8 @@ func (k Kind) String() string {
 		return "too_many_requests"
 	case KindUnavailable:
 		return "unavailable"
+	case KindPreconditionFailed:
+		return "precondition_failed"
 	default:
 		return "unknown"
 	}
@@ -106,6 +109,12 @@ func TooManyRequests(code, message string) *Error {
 // Unavailable reports a dependency that cannot serve right now.
 func Unavailable(code, message string, err error) *Error {
 	return &Error{Kind: KindUnavailable, Code: code, Message: message, Err: err}
+}
+
+// PreconditionFailed reports a conditional write whose condition the
+// stored state does not meet (the caller's copy is stale).
+func PreconditionFailed(code, message string) *Error {
+	return &Error{Kind: KindPreconditionFailed, Code: code, Message: message}
 }
 
 // KindOf returns the kind of the first domain error in err's chain, or

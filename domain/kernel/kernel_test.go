@@ -36,12 +36,13 @@ func TestErrorsMatchThroughWrapping(t *testing.T) {
 func TestErrorConstructorsSetTheirKind(t *testing.T) {
 	cause := errors.New("dial tcp: refused")
 	cases := map[kernel.Kind]*kernel.Error{
-		kernel.KindInvalid:         kernel.Invalid("c", "m", kernel.FieldError{Field: "f", Message: "bad"}),
-		kernel.KindNotFound:        kernel.NotFound("c", "m"),
-		kernel.KindConflict:        kernel.Conflict("c", "m"),
-		kernel.KindUnauthorized:    kernel.Unauthorized("c", "m"),
-		kernel.KindTooManyRequests: kernel.TooManyRequests("c", "m"),
-		kernel.KindUnavailable:     kernel.Unavailable("c", "m", cause),
+		kernel.KindInvalid:            kernel.Invalid("c", "m", kernel.FieldError{Field: "f", Message: "bad"}),
+		kernel.KindNotFound:           kernel.NotFound("c", "m"),
+		kernel.KindConflict:           kernel.Conflict("c", "m"),
+		kernel.KindUnauthorized:       kernel.Unauthorized("c", "m"),
+		kernel.KindTooManyRequests:    kernel.TooManyRequests("c", "m"),
+		kernel.KindUnavailable:        kernel.Unavailable("c", "m", cause),
+		kernel.KindPreconditionFailed: kernel.PreconditionFailed("c", "m"),
 	}
 	for kind, err := range cases {
 		if err.Kind != kind {
@@ -164,5 +165,27 @@ func TestTextRefusesWhatADatabaseWouldChokeOnOrChange(t *testing.T) {
 		if ok != c.ok || (!ok && (f.Field != c.rule.Field || f.Message == "")) {
 			t.Errorf("%s.Check(%q) = %+v, %v; want ok=%v", c.rule.Field, c.in, f, ok, c.ok)
 		}
+	}
+}
+
+func TestExpectedVersion(t *testing.T) {
+	if err := kernel.AnyVersion().Check(42); err != nil || !kernel.AnyVersion().IsAny() {
+		t.Fatalf("any version refused 42: %v", err)
+	}
+	two := kernel.ExpectVersion(2, 5)
+	if two.IsAny() {
+		t.Fatal("an expected version is not any")
+	}
+	for v, ok := range map[kernel.Version]bool{2: true, 5: true, 3: false, 0: false} {
+		err := two.Check(v)
+		if (err == nil) != ok {
+			t.Errorf("Check(%d) = %v", v, err)
+		}
+		if !ok && (kernel.KindOf(err) != kernel.KindPreconditionFailed || !errors.Is(err, kernel.ErrVersionMismatch)) {
+			t.Errorf("Check(%d) = %v, want a precondition failure", v, err)
+		}
+	}
+	if err := kernel.ExpectVersion().Check(0); err == nil {
+		t.Error("expecting no version at all met version 0")
 	}
 }

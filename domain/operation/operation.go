@@ -107,6 +107,7 @@ type Operation struct {
 	errDetail string
 	createdAt time.Time
 	updatedAt time.Time
+	version   kernel.Version
 	pending   []Event
 }
 
@@ -139,9 +140,9 @@ func New(id ID, project kernel.ProjectID, kind, message string, now time.Time) (
 }
 
 // Rehydrate rebuilds an operation from storage without re-running rules.
-func Rehydrate(id ID, project kernel.ProjectID, kind string, status Status, percent int, message string, result []byte, errDetail string, createdAt, updatedAt time.Time) *Operation {
+func Rehydrate(id ID, project kernel.ProjectID, kind string, status Status, percent int, message string, result []byte, errDetail string, createdAt, updatedAt time.Time, version kernel.Version) *Operation {
 	return &Operation{id: id, project: project, kind: kind, status: status, percent: percent, message: message,
-		result: result, errDetail: errDetail, createdAt: createdAt, updatedAt: updatedAt}
+		result: result, errDetail: errDetail, createdAt: createdAt, updatedAt: updatedAt, version: version}
 }
 
 // Report is a worker's progress report. Status nil keeps the status (a
@@ -216,6 +217,7 @@ func (o *Operation) Apply(r Report, now time.Time) error {
 		o.message = *r.Message
 	}
 	o.updatedAt = now
+	o.version++
 	o.record(eventFor(next), now)
 	return nil
 }
@@ -228,6 +230,7 @@ func (o *Operation) Cancel(now time.Time) error {
 	now = kernel.Timestamp(now)
 	o.status = StatusCancelled
 	o.updatedAt = now
+	o.version++
 	o.record(EventCancelled, now)
 	return nil
 }
@@ -260,6 +263,10 @@ func (o *Operation) Result() []byte            { return o.result }
 func (o *Operation) ErrorDetail() string       { return o.errDetail }
 func (o *Operation) CreatedAt() time.Time      { return o.createdAt }
 func (o *Operation) UpdatedAt() time.Time      { return o.updatedAt }
+
+// Version counts the operation's saved changes (one per event after the
+// created one); conditional writes name it.
+func (o *Operation) Version() kernel.Version { return o.version }
 
 var (
 	messageRule = kernel.Text{Field: "message", Max: MaxMessageLength, Multiline: true}

@@ -175,8 +175,30 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseStatus(%s) = %v, %v", s, got, err)
 		}
 	}
-	r := operation.Rehydrate(operation.IDFrom(id), kernel.ProjectIDFrom(id), "k", operation.StatusFailed, 7, "m", nil, "e", t0, t0)
-	if r.ErrorDetail() != "e" || r.Percent() != 7 || !r.CreatedAt().Equal(t0) || len(r.PullEvents()) != 0 {
+	r := operation.Rehydrate(operation.IDFrom(id), kernel.ProjectIDFrom(id), "k", operation.StatusFailed, 7, "m", nil, "e", t0, t0, 4)
+	if r.ErrorDetail() != "e" || r.Percent() != 7 || !r.CreatedAt().Equal(t0) || len(r.PullEvents()) != 0 || r.Version() != 4 {
 		t.Errorf("rehydrated %+v", r.State())
+	}
+}
+
+// TestVersionCountsAcceptedChanges: a new operation is version 0; every
+// accepted report or cancel adds one (one per event it records), a
+// refused one adds nothing.
+func TestVersionCountsAcceptedChanges(t *testing.T) {
+	op, err := operation.New(operation.IDFrom(uuid.New()), kernel.ProjectIDFrom(uuid.New()), "import", "", t0)
+	if err != nil || op.Version() != 0 {
+		t.Fatalf("new: version %d, %v", op.Version(), err)
+	}
+	if err := op.Apply(operation.Report{Percent: 10}, t0); err != nil || op.Version() != 1 {
+		t.Fatalf("report: version %d, %v", op.Version(), err)
+	}
+	if err := op.Apply(operation.Report{Percent: 5}, t0); err == nil || op.Version() != 1 {
+		t.Fatalf("a refused report moved the version to %d", op.Version())
+	}
+	if err := op.Cancel(t0); err != nil || op.Version() != 2 {
+		t.Fatalf("cancel: version %d, %v", op.Version(), err)
+	}
+	if err := op.Cancel(t0); err == nil || op.Version() != 2 {
+		t.Fatalf("a refused cancel moved the version to %d", op.Version())
 	}
 }

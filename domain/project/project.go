@@ -31,6 +31,7 @@ type Project struct {
 	createdAt   time.Time
 	updatedAt   time.Time
 	deletedAt   *time.Time
+	version     kernel.Version
 }
 
 // New creates a project after checking every field; all failures are
@@ -56,8 +57,8 @@ func New(id kernel.ProjectID, owner kernel.Subject, name, description string, no
 
 // Rehydrate rebuilds a project from storage without re-running creation
 // rules (stored rows were valid when written).
-func Rehydrate(id kernel.ProjectID, owner kernel.Subject, name, description string, createdAt, updatedAt time.Time, deletedAt *time.Time) *Project {
-	return &Project{id: id, owner: owner, name: name, description: description, createdAt: createdAt, updatedAt: updatedAt, deletedAt: deletedAt}
+func Rehydrate(id kernel.ProjectID, owner kernel.Subject, name, description string, createdAt, updatedAt time.Time, deletedAt *time.Time, version kernel.Version) *Project {
+	return &Project{id: id, owner: owner, name: name, description: description, createdAt: createdAt, updatedAt: updatedAt, deletedAt: deletedAt, version: version}
 }
 
 // Change is a partial update; nil fields stay as they are.
@@ -67,7 +68,7 @@ type Change struct {
 }
 
 // Apply changes the name and/or description, validating both before
-// changing either.
+// changing either; a change that changes nothing keeps the version.
 func (p *Project) Apply(c Change, now time.Time) error {
 	if p.deletedAt != nil {
 		return ErrDeleted
@@ -95,6 +96,7 @@ func (p *Project) Apply(c Change, now time.Time) error {
 	}
 	p.name, p.description = name, description
 	p.updatedAt = kernel.Timestamp(now)
+	p.version++
 	return nil
 }
 
@@ -106,6 +108,7 @@ func (p *Project) Delete(now time.Time) error {
 	at := kernel.Timestamp(now)
 	p.deletedAt = &at
 	p.updatedAt = at
+	p.version++
 	return nil
 }
 
@@ -117,6 +120,9 @@ func (p *Project) CreatedAt() time.Time  { return p.createdAt }
 func (p *Project) UpdatedAt() time.Time  { return p.updatedAt }
 func (p *Project) DeletedAt() *time.Time { return p.deletedAt }
 func (p *Project) IsDeleted() bool       { return p.deletedAt != nil }
+
+// Version counts the project's saved changes; conditional writes name it.
+func (p *Project) Version() kernel.Version { return p.version }
 
 var (
 	nameRule        = kernel.Text{Field: "name", Max: MaxNameLength, Required: true}

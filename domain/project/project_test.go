@@ -149,9 +149,41 @@ func TestDeleteIsFinal(t *testing.T) {
 func TestRehydrateKeepsStoredValues(t *testing.T) {
 	id := newID()
 	del := now.Add(time.Hour)
-	p := project.Rehydrate(id, alice, "n", "d", now, now.Add(time.Minute), &del)
+	p := project.Rehydrate(id, alice, "n", "d", now, now.Add(time.Minute), &del, 7)
 	if p.ID() != id || p.Name() != "n" || p.Description() != "d" || !p.CreatedAt().Equal(now) ||
-		!p.UpdatedAt().Equal(now.Add(time.Minute)) || !p.DeletedAt().Equal(del) {
+		!p.UpdatedAt().Equal(now.Add(time.Minute)) || !p.DeletedAt().Equal(del) || p.Version() != 7 {
 		t.Fatalf("rehydrated %+v", p)
+	}
+}
+
+// TestVersionCountsChanges: a new project is version 0, each change that
+// changes something adds one, and a change that changes nothing or is
+// refused keeps it.
+func TestVersionCountsChanges(t *testing.T) {
+	p, err := project.New(newID(), alice, "x", "", now)
+	if err != nil || p.Version() != 0 {
+		t.Fatalf("new: version %d, %v", p.Version(), err)
+	}
+	same, other, blank := "x", "y", " "
+	steps := []struct {
+		change project.Change
+		want   kernel.Version
+	}{
+		{project.Change{Name: &same}, 0},
+		{project.Change{Name: &other}, 1},
+		{project.Change{Name: &blank}, 1},
+		{project.Change{Description: &other}, 2},
+	}
+	for i, s := range steps {
+		_ = p.Apply(s.change, now)
+		if p.Version() != s.want {
+			t.Fatalf("step %d: version %d, want %d", i, p.Version(), s.want)
+		}
+	}
+	if err := p.Delete(now); err != nil || p.Version() != 3 {
+		t.Fatalf("delete: version %d, %v", p.Version(), err)
+	}
+	if err := p.Delete(now); err == nil || p.Version() != 3 {
+		t.Fatalf("a refused delete moved the version to %d", p.Version())
 	}
 }

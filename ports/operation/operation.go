@@ -27,8 +27,10 @@ type Repository interface {
 	// Update lets fn change one operation of the project and saves the
 	// change with its events atomically, only if the state fn saw is still
 	// the stored one: otherwise it loads the operation again and calls fn
-	// again (so fn must only change op; only its last run is saved). An
-	// error from fn aborts the save.
+	// again (so fn must only change op; only its last run is saved). The
+	// run that is saved saw the stored operation, its Version included: a
+	// conditional write checks the version inside fn. An error from fn
+	// aborts the save.
 	Update(ctx context.Context, access kernel.ProjectAccess, id operation.ID, fn func(op *operation.Operation) error) (*operation.Operation, error)
 	// CountByStatus counts the project's operations in each status.
 	CountByStatus(ctx context.Context, access kernel.ProjectAccess) (map[operation.Status]int64, error)

@@ -26,8 +26,11 @@ type Repository interface {
 	// List returns owner's live projects, newest first, after the cursor.
 	List(ctx context.Context, owner kernel.Subject, q ListQuery) (Page, error)
 	// Update loads the live project the access is for, locks it, lets fn
-	// change it and saves the result in one transaction. An error from fn
-	// aborts the save.
+	// change it and saves the result in one transaction. fn sees the
+	// stored project, its Version included, and nobody else can change it
+	// before the save: a conditional write checks the version inside fn.
+	// An error from fn aborts the save; the saved project has the version
+	// fn's change gave it.
 	Update(ctx context.Context, access kernel.ProjectAccess, fn func(p *project.Project) error) (*project.Project, error)
 }
 

@@ -152,3 +152,51 @@ func shows(r rune) bool {
 	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Variation_Selector, r) &&
 		!strings.ContainsRune("\u115f\u1160\u3164\uffa0", r)
 }
+
+// FuzzEveryRequestBody throws arbitrary bodies at every route that takes
+// one (create and rename a project, create an operation, report progress,
+// cancel, tickets), on SQLite: whatever comes in, the answer is below 500
+// and every error is a problem document. The seeds are the broken texts
+// the OpenAPI walk uses; `go test -fuzz FuzzEveryRequestBody ./test/e2e`
+// explores further.
+func FuzzEveryRequestBody(f *testing.F) {
+	env := testkit.BaseEnv("sqlite://" + f.TempDir() + "/fuzz.db")
+	env["LOG_LEVEL"] = "error"
+	app := testkit.StartApp(f, env)
+	token := testkit.Token(f, "fuzzer", 24*time.Hour)
+	var p projectJSON
+	app.Do("POST", "/api/v1/projects", token, `{"name":"fuzzed"}`).JSON(f, &p)
+	res := app.Do("POST", "/api/v1/projects/"+p.ID+"/operations", token, `{"kind":"import"}`)
+	var op operationJSON
+	res.JSON(f, &op)
+	opPath := "/api/v1/projects/" + p.ID + "/operations/" + op.ID
+	routes := []struct{ method, path string }{
+		{"POST", "/api/v1/projects"},
+		{"PATCH", "/api/v1/projects/" + p.ID},
+		{"POST", "/api/v1/projects/" + p.ID + "/operations"},
+		{"POST", opPath + "/progress"},
+		{"POST", opPath + "/cancel"},
+		{"POST", opPath + "/events/tickets"},
+		{"POST", "/api/v1/projects/" + p.ID + "/events/tickets"},
+	}
+	for i := range routes {
+		for _, body := range []string{
+			`{"name":"a\u0000b"}`, "{\"name\":\"\xff\"}", `{"name":"\ud800"}`, `{"description":"` + strings.Repeat("d", 3000) + `"}`,
+			`{"kind":"a\u0000"}`, `{"kind":"` + strings.Repeat("k", 65) + `"}`, `{"percent":1e400}`, `{"percent":-1}`, `{"percent":50,"message":"\u0000"}`,
+			`{"percent":50,"status":"failed","error":"\u200b"}`, `{"percent":50,"result":{"a":[1,{"b":null}]}}`, `{"result":"` + strings.Repeat("[", 10000) + `"}`,
+			`{"name":null,"description":null}`, `[]`, `null`, ``, `{`,
+		} {
+			f.Add(i, body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, route int, body string) {
+		r := routes[(route%len(routes)+len(routes))%len(routes)]
+		res := testkit.Do(t, r.method, app.URL+r.path, token, []byte(body))
+		if res.Status >= 500 {
+			t.Fatalf("%s %s with %q: %d %s", r.method, r.path, body, res.Status, res.Body)
+		}
+		if res.Status >= 400 && res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%s %s with %q: %d is not a problem document", r.method, r.path, body, res.Status)
+		}
+	})
+}

@@ -346,3 +346,24 @@ func TestTheDocumentDeclaresIdempotencyKeys(t *testing.T) {
 		t.Fatalf("only %d unsafe operations in the document", unsafe)
 	}
 }
+
+// A conditional write that committed and is retried with its key and tag
+// gets its 200 again, not the 412 its now stale tag would earn; the same
+// key with another tag is another request.
+func TestARetriedConditionalWriteIsReplayedNotRefused(t *testing.T) {
+	app, _ := startPostgresApp(t)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "tagged")
+	tag := app.Do("GET", "/api/v1/projects/"+p.ID, alice, nil).Header.Get("ETag")
+	first := app.Do("PATCH", "/api/v1/projects/"+p.ID, alice, `{"name":"renamed"}`, keyHeader, "tagged-1", "If-Match", tag)
+	if first.Status != http.StatusOK || first.Header.Get("ETag") == tag {
+		t.Fatalf("conditional PATCH: %d %q %s", first.Status, first.Header.Get("ETag"), first.Body)
+	}
+	assertReplay(t, first, app.Do("PATCH", "/api/v1/projects/"+p.ID, alice, `{"name":"renamed"}`, keyHeader, "tagged-1", "If-Match", tag))
+	if res := app.Do("PATCH", "/api/v1/projects/"+p.ID, alice, `{"name":"renamed"}`, keyHeader, "tagged-1", "If-Match", `"999"`); res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("the same key with another tag: %d %s", res.Status, res.Body)
+	}
+	if res := app.Do("PATCH", "/api/v1/projects/"+p.ID, alice, `{"name":"renamed"}`, "If-Match", tag); res.Status != http.StatusPreconditionFailed {
+		t.Fatalf("without the key the stale tag is refused: %d", res.Status)
+	}
+}

@@ -73,6 +73,8 @@ func problemType(status int) string {
 		return "/problems/conflict"
 	case http.StatusPreconditionFailed:
 		return "/problems/precondition-failed"
+	case http.StatusPreconditionRequired:
+		return "/problems/precondition-required"
 	case http.StatusRequestEntityTooLarge:
 		return "/problems/payload-too-large"
 	case http.StatusUnsupportedMediaType:
@@ -131,6 +133,8 @@ func statusOf(k kernel.Kind) int {
 		return http.StatusTooManyRequests
 	case kernel.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case kernel.KindPreconditionFailed:
+		return http.StatusPreconditionFailed
 	default:
 		return http.StatusInternalServerError
 	}

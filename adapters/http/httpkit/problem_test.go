@@ -30,6 +30,7 @@ func TestEveryKindMapsToItsStatusThroughWrapping(t *testing.T) {
 		{kernel.Unauthorized("v.u", "u"), 401},
 		{kernel.TooManyRequests("v.t", "t"), 429},
 		{kernel.Unavailable("v.un", "down", errors.New("dial")), 503},
+		{kernel.PreconditionFailed("v.pf", "stale"), 412},
 	}
 	for _, c := range cases {
 		for _, err := range []error{c.err, fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", c.err))} {

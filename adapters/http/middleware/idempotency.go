@@ -64,7 +64,8 @@ func Idempotency(api huma.API, store shared.IdempotencyStore, committed func()) 
 		body, readErr := io.ReadAll(ctx.BodyReader())
 		u := ctx.URL()
 		sum := sha256.New()
-		for _, part := range []string{ctx.Method(), u.Path, u.RawQuery} {
+		// The preconditions are part of the request: a retry sends the same.
+		for _, part := range []string{ctx.Method(), u.Path, u.RawQuery, ctx.Header("If-Match")} {
 			sum.Write([]byte(part))
 			sum.Write([]byte{0})
 		}

@@ -87,11 +87,25 @@ type (
 			Message string `json:"message,omitempty" doc:"Up to 2000 characters"`
 		}
 	}
+	getOperationInput struct {
+		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
+		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+		IfNoneMatch string `header:"If-None-Match" doc:"ETags of copies the client holds (or *): a match answers 304 without a body"`
+	}
+	cancelInput struct {
+		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
+		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+		IfMatch     string `header:"If-Match" doc:"Cancel only if the operation's ETag is one of these (or * for any); otherwise 412"`
+	}
 	operationOutput struct {
-		Body Operation
+		// Status is 200, or 304 (no body) for a GET whose If-None-Match matches.
+		Status int
+		ETag   string `header:"ETag" doc:"The operation's strong entity tag; send it in If-Match to act on exactly this version"`
+		Body   Operation
 	}
 	createOperationOutput struct {
 		Location string `header:"Location"`
+		ETag     string `header:"ETag" doc:"The operation's strong entity tag"`
 		Body     Operation
 	}
 	listOperationsInput struct {
@@ -109,6 +123,7 @@ type (
 	progressInput struct {
 		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
 		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
+		IfMatch     string `header:"If-Match" doc:"Apply only if the operation's ETag is one of these (or * for any); otherwise 412"`
 		Body        struct {
 			Percent int     `json:"percent" doc:"0 to 100; never lower than the last report"`
 			Message *string `json:"message,omitempty" doc:"What is happening now; unchanged when absent"`
@@ -145,20 +160,22 @@ func (h *Handler) Register(api huma.API) {
 		OperationID: "list-operations", Method: http.MethodGet, Path: BasePath, Summary: "List a project's operations, newest first",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 	}), h.list)
-	huma.Register(api, reg(huma.Operation{
+	huma.Register(api, reg(httpkit.ConditionalRead(huma.Operation{
 		OperationID: "get-operation", Method: http.MethodGet, Path: BasePath + "/{operation_id}", Summary: "Get an operation",
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound},
-	}), h.get)
-	huma.Register(api, reg(huma.Operation{
+	})), h.get)
+	huma.Register(api, reg(httpkit.ConditionalWrite(huma.Operation{
 		OperationID: "report-operation-progress", Method: http.MethodPost, Path: BasePath + "/{operation_id}/progress",
-		Summary:     "Report progress (the endpoint a worker calls)",
-		Description: "The report and its event are stored together before the answer; an illegal transition or a lower percent is a 409.",
-		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
-	}), h.progress)
-	huma.Register(api, reg(huma.Operation{
+		Summary: "Report progress (the endpoint a worker calls)",
+		Description: "The report and its event are stored together before the answer; an illegal transition or a lower percent is a 409. " +
+			"With If-Match, the report applies only to the version that ETag names (412 otherwise, nothing changed).",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
+	})), h.progress)
+	huma.Register(api, reg(httpkit.ConditionalWrite(huma.Operation{
 		OperationID: "cancel-operation", Method: http.MethodPost, Path: BasePath + "/{operation_id}/cancel", Summary: "Cancel an operation",
-		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict},
-	}), h.cancel)
+		Description: "With If-Match, only the version that ETag names is cancelled (412 otherwise).",
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict},
+	})), h.cancel)
 	huma.Register(api, reg(huma.Operation{
 		OperationID: "create-operation-stream-ticket", Method: http.MethodPost, Path: BasePath + "/{operation_id}/events/tickets",
 		Summary:       "Get a single-use ticket for the operation's event stream (for browsers' EventSource)",
@@ -183,7 +200,7 @@ func (h *Handler) create(ctx context.Context, in *createOperationInput) (*create
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &createOperationOutput{Location: operationPath(access.Project(), op.ID()), Body: toResponse(op.State())}, nil
+	return &createOperationOutput{Location: operationPath(access.Project(), op.ID()), ETag: httpkit.ETag(op.Version()), Body: toResponse(op.State())}, nil
 }
 
 func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOperationsOutput, error) {
@@ -219,7 +236,7 @@ func (h *Handler) list(ctx context.Context, in *listOperationsInput) (*listOpera
 	return out, nil
 }
 
-func (h *Handler) get(ctx context.Context, in *operationInput) (*operationOutput, error) {
+func (h *Handler) get(ctx context.Context, in *getOperationInput) (*operationOutput, error) {
 	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
@@ -228,7 +245,16 @@ func (h *Handler) get(ctx context.Context, in *operationInput) (*operationOutput
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &operationOutput{Body: toResponse(op.State())}, nil
+	etag := httpkit.ETag(op.Version())
+	if httpkit.NoneMatch(in.IfNoneMatch, etag) {
+		return &operationOutput{Status: http.StatusNotModified, ETag: etag}, nil
+	}
+	return &operationOutput{Status: http.StatusOK, ETag: etag, Body: toResponse(op.State())}, nil
+}
+
+// written is the answer to an accepted write: the new state and its tag.
+func written(op *operation.Operation) *operationOutput {
+	return &operationOutput{Status: http.StatusOK, ETag: httpkit.ETag(op.Version()), Body: toResponse(op.State())}
 }
 
 func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOutput, error) {
@@ -251,23 +277,23 @@ func (h *Handler) progress(ctx context.Context, in *progressInput) (*operationOu
 		}
 		report.Result = raw
 	}
-	op, err := h.svc.ReportProgress(ctx, access, id, report)
+	op, err := h.svc.ReportProgress(ctx, access, id, appoperation.ReportProgress{Report: report, Expected: httpkit.IfMatch(in.IfMatch)})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &operationOutput{Body: toResponse(op.State())}, nil
+	return written(op), nil
 }
 
-func (h *Handler) cancel(ctx context.Context, in *operationInput) (*operationOutput, error) {
+func (h *Handler) cancel(ctx context.Context, in *cancelInput) (*operationOutput, error) {
 	access, id, err := operationScope(ctx, in.OperationID)
 	if err != nil {
 		return nil, err
 	}
-	op, err := h.svc.CancelOperation(ctx, access, id)
+	op, err := h.svc.CancelOperation(ctx, access, id, appoperation.CancelOperation{Expected: httpkit.IfMatch(in.IfMatch)})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &operationOutput{Body: toResponse(op.State())}, nil
+	return written(op), nil
 }
 
 func (h *Handler) operationTicket(ctx context.Context, in *operationInput) (*ticketOutput, error) {

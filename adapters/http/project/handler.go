@@ -53,17 +53,27 @@ type (
 		}
 	}
 	projectOutput struct {
-		Body Project
+		// Status is 200, or 304 (no body) for a GET whose If-None-Match matches.
+		Status int
+		ETag   string `header:"ETag" doc:"The project's strong entity tag; send it in If-Match to change exactly this version"`
+		Body   Project
 	}
 	createOutput struct {
 		Location string `header:"Location" doc:"The new project's URL"`
+		ETag     string `header:"ETag" doc:"The project's strong entity tag"`
 		Body     Project
 	}
-	byIDInput struct {
+	getInput struct {
+		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
+		IfNoneMatch string `header:"If-None-Match" doc:"ETags of copies the client holds (or *): a match answers 304 without a body"`
+	}
+	deleteInput struct {
 		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+		IfMatch   string `header:"If-Match" doc:"Delete only if the project's ETag is one of these (or * for any); otherwise 412"`
 	}
 	updateInput struct {
 		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
+		IfMatch   string `header:"If-Match" doc:"Change only if the project's ETag is one of these (or * for any); otherwise 412"`
 		Body      struct {
 			Name        *string `json:"name,omitempty" doc:"New name; trimmed, 1 to 200 characters"`
 			Description *string `json:"description,omitempty" doc:"New description; up to 2000 characters"`
@@ -103,7 +113,7 @@ func (h *Handler) Register(api huma.API) {
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized},
 	}, h.list)
-	huma.Register(api, huma.Operation{
+	huma.Register(api, httpkit.ConditionalRead(huma.Operation{
 		OperationID: "get-project",
 		Method:      http.MethodGet,
 		Path:        BasePath + "/{project_id}",
@@ -111,27 +121,28 @@ func (h *Handler) Register(api huma.API) {
 		Tags:        tags,
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
-	}, h.get)
-	huma.Register(api, huma.Operation{
+	}), h.get)
+	huma.Register(api, httpkit.ConditionalWrite(huma.Operation{
 		OperationID: "update-project",
 		Method:      http.MethodPatch,
 		Path:        BasePath + "/{project_id}",
 		Summary:     "Change a project's name and/or description",
+		Description: "With If-Match, the change applies only to the version that ETag names (412 otherwise, nothing changed).",
 		Tags:        tags,
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge},
-	}, h.update)
-	huma.Register(api, huma.Operation{
+	}), h.update)
+	huma.Register(api, httpkit.ConditionalWrite(huma.Operation{
 		OperationID:   "delete-project",
 		Method:        http.MethodDelete,
 		Path:          BasePath + "/{project_id}",
 		Summary:       "Delete a project",
-		Description:   "The project disappears from reads and lists; its record is kept.",
+		Description:   "The project disappears from reads and lists; its record is kept. With If-Match, only the version that ETag names is deleted (412 otherwise).",
 		Tags:          tags,
 		Security:      httpkit.Protected,
 		DefaultStatus: http.StatusNoContent,
 		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
-	}, h.delete)
+	}), h.delete)
 }
 
 func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, error) {
@@ -143,7 +154,7 @@ func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, e
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &createOutput{Location: BasePath + "/" + p.ID().String(), Body: toResponse(p)}, nil
+	return &createOutput{Location: BasePath + "/" + p.ID().String(), ETag: httpkit.ETag(p.Version()), Body: toResponse(p)}, nil
 }
 
 func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) {
@@ -172,7 +183,7 @@ func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) 
 	return out, nil
 }
 
-func (h *Handler) get(ctx context.Context, _ *byIDInput) (*projectOutput, error) {
+func (h *Handler) get(ctx context.Context, in *getInput) (*projectOutput, error) {
 	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
@@ -181,7 +192,11 @@ func (h *Handler) get(ctx context.Context, _ *byIDInput) (*projectOutput, error)
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &projectOutput{Body: toResponse(p)}, nil
+	etag := httpkit.ETag(p.Version())
+	if httpkit.NoneMatch(in.IfNoneMatch, etag) {
+		return &projectOutput{Status: http.StatusNotModified, ETag: etag}, nil
+	}
+	return &projectOutput{Status: http.StatusOK, ETag: etag, Body: toResponse(p)}, nil
 }
 
 func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, error) {
@@ -189,19 +204,21 @@ func (h *Handler) update(ctx context.Context, in *updateInput) (*projectOutput, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.UpdateProject(ctx, access, appproject.UpdateProject{Name: in.Body.Name, Description: in.Body.Description})
+	p, err := h.svc.UpdateProject(ctx, access, appproject.UpdateProject{
+		Name: in.Body.Name, Description: in.Body.Description, Expected: httpkit.IfMatch(in.IfMatch),
+	})
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	return &projectOutput{Body: toResponse(p)}, nil
+	return &projectOutput{Status: http.StatusOK, ETag: httpkit.ETag(p.Version()), Body: toResponse(p)}, nil
 }
 
-func (h *Handler) delete(ctx context.Context, _ *byIDInput) (*struct{}, error) {
+func (h *Handler) delete(ctx context.Context, in *deleteInput) (*struct{}, error) {
 	access, err := httpkit.Access(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.svc.DeleteProject(ctx, access); err != nil {
+	if err := h.svc.DeleteProject(ctx, access, appproject.DeleteProject{Expected: httpkit.IfMatch(in.IfMatch)}); err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
 	return nil, nil

@@ -15,18 +15,27 @@ import (
 // its change does.
 type Repository struct {
 	log *EventLog
-	ops map[operation.ID]operation.State
+	ops map[operation.ID]stored
 }
+
+// stored is an operation as kept: its state and its version.
+type stored struct {
+	state   operation.State
+	version kernel.Version
+}
+
+func store(op *operation.Operation) stored { return stored{state: op.State(), version: op.Version()} }
 
 var _ ports.Repository = (*Repository)(nil)
 
 // NewRepository returns an empty repository writing its events to log.
 func NewRepository(log *EventLog) *Repository {
-	return &Repository{log: log, ops: map[operation.ID]operation.State{}}
+	return &Repository{log: log, ops: map[operation.ID]stored{}}
 }
 
-func rebuild(s operation.State) *operation.Operation {
-	return operation.Rehydrate(s.ID, s.Project, s.Kind, s.Status, s.Percent, s.Message, bytes.Clone(s.Result), s.Error, s.CreatedAt, s.UpdatedAt)
+func rebuild(st stored) *operation.Operation {
+	s := st.state
+	return operation.Rehydrate(s.ID, s.Project, s.Kind, s.Status, s.Percent, s.Message, bytes.Clone(s.Result), s.Error, s.CreatedAt, s.UpdatedAt, st.version)
 }
 
 // Add stores op and the events it recorded.
@@ -39,7 +48,7 @@ func (r *Repository) Add(_ context.Context, access kernel.ProjectAccess, op *ope
 	if _, exists := r.ops[op.ID()]; exists {
 		return errDuplicateID
 	}
-	r.ops[op.ID()] = op.State()
+	r.ops[op.ID()] = store(op)
 	r.log.accept(op.PullEvents())
 	return nil
 }
@@ -49,7 +58,7 @@ func (r *Repository) Get(_ context.Context, access kernel.ProjectAccess, id oper
 	r.log.mu.Lock()
 	defer r.log.mu.Unlock()
 	s, ok := r.ops[id]
-	if !ok || s.Project != access.Project() {
+	if !ok || s.state.Project != access.Project() {
 		return nil, operation.ErrNotFound
 	}
 	return rebuild(s), nil
@@ -59,16 +68,16 @@ func (r *Repository) Get(_ context.Context, access kernel.ProjectAccess, id oper
 func (r *Repository) List(_ context.Context, access kernel.ProjectAccess, q ports.ListQuery) (ports.Page, error) {
 	r.log.mu.Lock()
 	defer r.log.mu.Unlock()
-	var all []operation.State
+	var all []stored
 	for _, s := range r.ops {
-		if s.Project == access.Project() && (q.Status == nil || s.Status == *q.Status) {
+		if s.state.Project == access.Project() && (q.Status == nil || s.state.Status == *q.Status) {
 			all = append(all, s)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return newer(key(all[i]), key(all[j])) })
+	sort.Slice(all, func(i, j int) bool { return newer(key(all[i].state), key(all[j].state)) })
 	var page ports.Page
 	for _, s := range all {
-		if q.After != nil && !newer(*q.After, key(s)) {
+		if q.After != nil && !newer(*q.After, key(s.state)) {
 			continue
 		}
 		if len(page.Items) == q.Limit {
@@ -97,16 +106,16 @@ func (r *Repository) Update(_ context.Context, access kernel.ProjectAccess, id o
 	r.log.mu.Lock()
 	defer r.log.mu.Unlock()
 	s, ok := r.ops[id]
-	if !ok || s.Project != access.Project() {
+	if !ok || s.state.Project != access.Project() {
 		return nil, operation.ErrNotFound
 	}
 	op := rebuild(s)
 	if err := fn(op); err != nil {
 		return nil, err
 	}
-	r.ops[id] = op.State()
+	r.ops[id] = store(op)
 	r.log.accept(op.PullEvents())
-	return rebuild(op.State()), nil
+	return rebuild(r.ops[id]), nil
 }
 
 // CountByStatus counts the project's operations in each status present.
@@ -115,8 +124,8 @@ func (r *Repository) CountByStatus(_ context.Context, access kernel.ProjectAcces
 	defer r.log.mu.Unlock()
 	counts := map[operation.Status]int64{}
 	for _, s := range r.ops {
-		if s.Project == access.Project() {
-			counts[s.Status]++
+		if s.state.Project == access.Project() {
+			counts[s.state.Status]++
 		}
 	}
 	return counts, nil

@@ -34,7 +34,7 @@ func clone(p *project.Project) *project.Project {
 	c := *p
 	if d := p.DeletedAt(); d != nil {
 		v := *d
-		return project.Rehydrate(c.ID(), c.Owner(), c.Name(), c.Description(), c.CreatedAt(), c.UpdatedAt(), &v)
+		return project.Rehydrate(c.ID(), c.Owner(), c.Name(), c.Description(), c.CreatedAt(), c.UpdatedAt(), &v, c.Version())
 	}
 	return &c
 }

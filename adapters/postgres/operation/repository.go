@@ -64,14 +64,15 @@ type row struct {
 	Error     string    `gorm:"column:error"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+	Version   int64     `gorm:"column:version"`
 }
 
 func (row) TableName() string { return "operations" }
 
-const columns = `id, project_id, kind, status, percent, message, result, error, created_at, updated_at`
+const columns = `id, project_id, kind, status, percent, message, result, error, created_at, updated_at, version`
 
 func (rw *row) scan(s interface{ Scan(...any) error }) error {
-	return s.Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message, &rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt)
+	return s.Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message, &rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt, &rw.Version)
 }
 
 func toRow(op *operation.Operation) row {
@@ -86,12 +87,13 @@ func toRow(op *operation.Operation) row {
 		Error:     op.ErrorDetail(),
 		CreatedAt: op.CreatedAt().UTC(),
 		UpdatedAt: op.UpdatedAt().UTC(),
+		Version:   int64(op.Version()),
 	}
 }
 
 func toDomain(r row) *operation.Operation {
 	return operation.Rehydrate(operation.IDFrom(r.ID), kernel.ProjectIDFrom(r.ProjectID), r.Kind, operation.Status(r.Status),
-		r.Percent, r.Message, r.Result, r.Error, r.CreatedAt.UTC(), r.UpdatedAt.UTC())
+		r.Percent, r.Message, r.Result, r.Error, r.CreatedAt.UTC(), r.UpdatedAt.UTC(), kernel.Version(r.Version))
 }
 
 // jsonArg binds an optional JSON document as text, or NULL.
@@ -106,6 +108,10 @@ func jsonArg(b []byte) any {
 // scope and an operation of another.
 var errProjectMismatch = errors.New("operation repository: the operation's project differs from the scope")
 
+// errChangedUnderLock means the locked row changed before the save: the
+// lock did not hold, and the save is refused rather than lost.
+var errChangedUnderLock = errors.New("operation repository: the locked row changed before the save")
+
 // Add inserts op and the events it recorded (its created event) in one transaction.
 func (r *Repository) Add(ctx context.Context, access kernel.ProjectAccess, op *operation.Operation) error {
 	if op.Project() != access.Project() {
@@ -114,16 +120,16 @@ func (r *Repository) Add(ctx context.Context, access kernel.ProjectAccess, op *o
 	events := op.PullEvents()
 	rw := toRow(op)
 	err := postgres.InTx(ctx, r.db, func(tx *gorm.DB) error {
-		err := tx.Exec(`INSERT INTO operations (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		err := tx.Exec(`INSERT INTO operations (`+columns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			rw.ID.String(), rw.ProjectID.String(), rw.Kind, rw.Status, rw.Percent, rw.Message, jsonArg(rw.Result), rw.Error,
-			rw.CreatedAt, rw.UpdatedAt).Error
+			rw.CreatedAt, rw.UpdatedAt, rw.Version).Error
 		if err != nil {
 			return err
 		}
 		return insertOutbox(tx, events)
 	})
 	if err == nil {
-		r.seen.remember(ctx, rw, 0)
+		r.seen.remember(ctx, rw, rw.Version)
 	}
 	return postgres.Failure("add operation", err)
 }
@@ -188,9 +194,9 @@ func (r *Repository) updateAtVersion(ctx context.Context, access kernel.ProjectA
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if !cached {
-			err := postgres.Conn(ctx, r.db).Raw(`SELECT `+columns+`, version FROM operations WHERE project_id = ? AND id = ?`,
-				access.Project().String(), id.String()).Row().Scan(&rw.ID, &rw.ProjectID, &rw.Kind, &rw.Status, &rw.Percent, &rw.Message,
-				&rw.Result, &rw.Error, &rw.CreatedAt, &rw.UpdatedAt, &version)
+			err := rw.scan(postgres.Conn(ctx, r.db).Raw(`SELECT `+columns+` FROM operations WHERE project_id = ? AND id = ?`,
+				access.Project().String(), id.String()).Row())
+			version = rw.Version
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, true, operation.ErrNotFound
 			}
@@ -223,6 +229,7 @@ func (r *Repository) updateAtVersion(ctx context.Context, access kernel.ProjectA
 // one statement that only applies at version; written is false when the
 // row was at another version. fnErr is fn's refusal.
 func (r *Repository) writeAtVersion(ctx context.Context, access kernel.ProjectAccess, id operation.ID, rw row, version int64, fn func(op *operation.Operation) error) (op *operation.Operation, written bool, fnErr, err error) {
+	rw.Version = version
 	op = toDomain(rw)
 	if fnErr := fn(op); fnErr != nil {
 		return nil, false, fnErr, nil
@@ -237,9 +244,9 @@ func (r *Repository) writeAtVersion(ctx context.Context, access kernel.ProjectAc
 	if err != nil {
 		return nil, false, nil, err
 	}
-	args := append([]any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
+	args := append([]any{next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt, next.Version,
 		access.Project().String(), id.String(), version}, eventArgs...)
-	statement := `WITH changed AS (UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1
+	statement := `WITH changed AS (UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = ?
 WHERE project_id = ? AND id = ? AND version = ? RETURNING id)
 INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e.p, e.o, e.t, e.a, e.d FROM (VALUES ` + values + `) AS e(p, o, t, a, d) WHERE EXISTS (SELECT 1 FROM changed)`
 	res := postgres.Conn(ctx, r.db).Exec(statement, args...)
@@ -251,7 +258,7 @@ INSERT INTO operation_outbox (project_id, operation_id, type, at, data) SELECT e
 		r.seen.drop(id.UUID())
 		return nil, false, nil, nil
 	}
-	r.seen.remember(ctx, next, version+1)
+	r.seen.remember(ctx, next, next.Version)
 	return op, true, nil, nil
 }
 
@@ -277,11 +284,14 @@ func (r *Repository) updateLocked(ctx context.Context, access kernel.ProjectAcce
 			return fnErr
 		}
 		next := toRow(op)
-		err = tx.Exec(`UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = version + 1 WHERE project_id = ? AND id = ?`,
-			next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt,
-			access.Project().String(), id.String()).Error
-		if err != nil {
-			return err
+		res := tx.Exec(`UPDATE operations SET status = ?, percent = ?, message = ?, result = ?, error = ?, updated_at = ?, version = ? WHERE project_id = ? AND id = ? AND version = ?`,
+			next.Status, next.Percent, next.Message, jsonArg(next.Result), next.Error, next.UpdatedAt, next.Version,
+			access.Project().String(), id.String(), rw.Version)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errChangedUnderLock
 		}
 		if err := insertOutbox(tx, op.PullEvents()); err != nil {
 			return err

@@ -45,6 +45,7 @@ type row struct {
 	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt   time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
 	DeletedAt   *time.Time `gorm:"column:deleted_at"`
+	Version     int64      `gorm:"column:version"`
 }
 
 func (row) TableName() string { return "projects" }
@@ -58,6 +59,7 @@ func toRow(p *project.Project) row {
 		CreatedAt:   p.CreatedAt(),
 		UpdatedAt:   p.UpdatedAt(),
 		DeletedAt:   p.DeletedAt(),
+		Version:     int64(p.Version()),
 	}
 }
 
@@ -68,12 +70,16 @@ func toDomain(r row) *project.Project {
 		d := r.DeletedAt.UTC()
 		deleted = &d
 	}
-	return project.Rehydrate(kernel.ProjectIDFrom(r.ID), owner, r.Name, r.Description, r.CreatedAt.UTC(), r.UpdatedAt.UTC(), deleted)
+	return project.Rehydrate(kernel.ProjectIDFrom(r.ID), owner, r.Name, r.Description, r.CreatedAt.UTC(), r.UpdatedAt.UTC(), deleted, kernel.Version(r.Version))
 }
 
 // errOwnerMismatch guards against a caller passing one owner as the scope
 // and a project of another.
 var errOwnerMismatch = errors.New("project repository: project owner differs from the scope")
+
+// errChangedUnderLock means the locked row changed before the save: the
+// lock did not hold, and the save is refused rather than lost.
+var errChangedUnderLock = errors.New("project repository: the locked row changed before the save")
 
 // Add inserts p.
 func (r *Repository) Add(ctx context.Context, owner kernel.Subject, p *project.Project) error {
@@ -110,9 +116,9 @@ func (r *Repository) Visible(ctx context.Context, owner kernel.Subject, id kerne
 func (r *Repository) Get(ctx context.Context, access kernel.ProjectAccess) (*project.Project, error) {
 	var rw row
 	err := postgres.Conn(ctx, r.db).Raw(
-		`SELECT id, name, description, created_at, updated_at FROM projects WHERE id = ? AND owner = ? AND deleted_at IS NULL`,
+		`SELECT id, name, description, created_at, updated_at, version FROM projects WHERE id = ? AND owner = ? AND deleted_at IS NULL`,
 		access.Project().String(), access.Subject().String(),
-	).Row().Scan(&rw.ID, &rw.Name, &rw.Description, &rw.CreatedAt, &rw.UpdatedAt)
+	).Row().Scan(&rw.ID, &rw.Name, &rw.Description, &rw.CreatedAt, &rw.UpdatedAt, &rw.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, project.ErrNotFound
 	}
@@ -139,7 +145,9 @@ func (r *Repository) List(ctx context.Context, owner kernel.Subject, q ports.Lis
 	return page, nil
 }
 
-// Update locks the live project the access is for, applies fn and saves it.
+// Update locks the live project the access is for, applies fn and saves
+// it; the save applies only at the version fn saw (under the lock it is
+// still the stored one, so a miss is a broken lock, never a lost update).
 func (r *Repository) Update(ctx context.Context, access kernel.ProjectAccess, fn func(p *project.Project) error) (*project.Project, error) {
 	owner, id := access.Subject(), access.Project()
 	var out *project.Project
@@ -158,17 +166,21 @@ func (r *Repository) Update(ctx context.Context, access kernel.ProjectAccess, fn
 			return err
 		}
 		next := toRow(p)
-		err = tx.Model(&row{}).Where("id = ? AND owner = ?", next.ID.String(), next.Owner).Updates(map[string]any{
+		res := tx.Model(&row{}).Where("id = ? AND owner = ? AND version = ?", next.ID.String(), next.Owner, rw.Version).Updates(map[string]any{
 			"name":        next.Name,
 			"description": next.Description,
 			"updated_at":  next.UpdatedAt,
 			"deleted_at":  next.DeletedAt,
-		}).Error
-		if postgres.IsDuplicate(err) {
+			"version":     next.Version,
+		})
+		if postgres.IsDuplicate(res.Error) {
 			return project.ErrNameTaken
 		}
-		if err != nil {
-			return err
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return errChangedUnderLock
 		}
 		out = p
 		return nil

@@ -1,0 +1,6 @@
+-- +goose Up
+-- Counts changes: a conditional write (If-Match) applies only to the version it names.
+ALTER TABLE projects ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE projects DROP COLUMN version;
