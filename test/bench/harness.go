@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -99,3 +100,27 @@ func benchEnv(dbURL string) map[string]string {
 
 // warn prints progress to stderr, apart from the figures on stdout.
 func warn(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+// apiCopies builds the API once and returns a starter of copies of it on
+// one fresh database, each with the benchmark environment and its extra
+// variables (later maps win); tb's cleanup stops them and removes the
+// binary.
+func apiCopies(ctx context.Context, tb *benchTB) (start func(extra ...map[string]string) (*child, error), err error) {
+	dbURL := testkit.NewPostgresDatabase(tb)
+	bin, removeBin, err := buildAPI(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(removeBin)
+	return func(extra ...map[string]string) (*child, error) {
+		env := benchEnv(dbURL)
+		for _, m := range extra {
+			maps.Copy(env, m)
+		}
+		c, err := startQuietChild(ctx, bin, env)
+		if err == nil {
+			tb.Cleanup(c.stop)
+		}
+		return c, err
+	}, nil
+}

@@ -24,43 +24,27 @@ func rateLimitCost(ctx context.Context, o options) (res []result, err error) {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	dbURL := testkit.NewPostgresDatabase(tb)
-	bin, removeBin, err := buildAPI(ctx)
+	start, err := apiCopies(ctx, tb)
 	if err != nil {
 		return nil, err
-	}
-	defer removeBin()
-	start := func(extra map[string]string) (*child, error) {
-		env := benchEnv(dbURL)
-		for k, v := range extra {
-			env[k] = v
-		}
-		return startQuietChild(ctx, bin, env)
 	}
 	huge := map[string]string{
 		"RATE_LIMIT_ENABLED":          "true",
 		"RATE_LIMIT_READS_PER_MINUTE": "60000000",
 		"RATE_LIMIT_READS_BURST":      "60000000",
 	}
-	off, err := start(nil)
+	off, err := start()
 	if err != nil {
 		return nil, err
 	}
-	defer off.stop()
 	inMemory, err := start(huge)
 	if err != nil {
 		return nil, err
 	}
-	defer inMemory.stop()
-	inRedis := map[string]string{"REDIS_URL": testkit.RedisURL(), "REDIS_KEY_PREFIX": testkit.RandomName("bench_") + ":"}
-	for k, v := range huge {
-		inRedis[k] = v
-	}
-	shared, err := start(inRedis)
+	shared, err := start(huge, map[string]string{"REDIS_URL": testkit.RedisURL(), "REDIS_KEY_PREFIX": testkit.RandomName("bench_") + ":"})
 	if err != nil {
 		return nil, err
 	}
-	defer shared.stop()
 
 	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", time.Hour)
 	r := testkit.Do(tb, "POST", off.url+"/api/v1/projects", token, `{"name":"bench","description":"a row to read"}`)

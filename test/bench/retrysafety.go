@@ -26,27 +26,16 @@ func retrySafetyCost(ctx context.Context, o options) (res []result, err error) {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	dbURL := testkit.NewPostgresDatabase(tb)
-	bin, removeBin, err := buildAPI(ctx)
+	start, err := apiCopies(ctx, tb)
 	if err != nil {
 		return nil, err
 	}
-	defer removeBin()
-	start := func(extra map[string]string) (*child, error) {
-		env := benchEnv(dbURL)
-		env["REDIS_URL"] = testkit.RedisURL()
-		env["REDIS_KEY_PREFIX"] = testkit.RandomName("bench_") + ":"
-		for k, v := range extra {
-			env[k] = v
-		}
-		return startQuietChild(ctx, bin, env)
-	}
-	off, err := start(map[string]string{"RATE_LIMIT_ENABLED": "false"})
+	inRedis := map[string]string{"REDIS_URL": testkit.RedisURL(), "REDIS_KEY_PREFIX": testkit.RandomName("bench_") + ":"}
+	off, err := start(inRedis, map[string]string{"RATE_LIMIT_ENABLED": "false"})
 	if err != nil {
 		return nil, err
 	}
-	defer off.stop()
-	on, err := start(map[string]string{
+	on, err := start(inRedis, map[string]string{
 		"RATE_LIMIT_ENABLED":           "true",
 		"RATE_LIMIT_WRITES_PER_MINUTE": "60000000",
 		"RATE_LIMIT_WRITES_BURST":      "60000000",
@@ -54,7 +43,6 @@ func retrySafetyCost(ctx context.Context, o options) (res []result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer on.stop()
 
 	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", 2*time.Hour)
 	var seq atomic.Int64 // names are unique per owner, keys per caller: never repeat one

@@ -72,20 +72,7 @@ func TestProjectRepositoryVersions(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				winner := -1
-				for i, err := range errs {
-					switch {
-					case err == nil && winner >= 0:
-						t.Fatalf("writers %d and %d both won at version 0", winner, i)
-					case err == nil:
-						winner = i
-					case !errors.Is(err, kernel.ErrVersionMismatch):
-						t.Fatalf("writer %d: %v, want a version mismatch", i, err)
-					}
-				}
-				if winner < 0 {
-					t.Fatal("no writer won")
-				}
+				winner := oneWinner(t, errs)
 				got, err := repo.Get(ctx, grant(alice, p.ID()))
 				if err != nil || got.Name() != fmt.Sprintf("writer %d", winner) || got.Version() != 1 {
 					t.Fatalf("stored %v at version %v (%v), want writer %d's name at 1", nameOf(got), versionOf(got), err, winner)
@@ -139,20 +126,7 @@ func TestOperationRepositoryVersions(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				winner := -1
-				for i, err := range errs {
-					switch {
-					case err == nil && winner >= 0:
-						t.Fatalf("writers %d and %d both won at version 0", winner, i)
-					case err == nil:
-						winner = i
-					case !errors.Is(err, kernel.ErrVersionMismatch):
-						t.Fatalf("writer %d: %v, want a version mismatch", i, err)
-					}
-				}
-				if winner < 0 {
-					t.Fatal("no writer won")
-				}
+				winner := oneWinner(t, errs)
 				got, err := s.repo.Get(ctx, in(projectA), op.ID())
 				if err != nil || got.Percent() != 10+winner || got.Version() != 1 {
 					t.Fatalf("stored percent %d at version %d (%v), want %d at 1", got.Percent(), got.Version(), err, 10+winner)
@@ -229,4 +203,26 @@ func expectOperationVersion(t *testing.T, s operationStore, id operation.ID, wan
 	if err != nil || got.Version() != want {
 		t.Fatalf("get: version %v, %v; want %d", versionOf(got), err, want)
 	}
+}
+
+// oneWinner checks the errors of writers that raced at one version:
+// exactly one succeeded, every other one got a version mismatch. It
+// returns the winner.
+func oneWinner(t *testing.T, errs []error) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("writers %d and %d both won at version 0", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, kernel.ErrVersionMismatch):
+			t.Fatalf("writer %d: %v, want a version mismatch", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no writer won")
+	}
+	return winner
 }
