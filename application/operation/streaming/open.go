@@ -187,11 +187,17 @@ func (s *Streams) resume(ctx context.Context, access kernel.ProjectAccess, op *o
 			return err
 		}
 		if o.Status().Terminal() {
+			// A terminal event still in the outbox is not in the log yet:
+			// the stream stays open for it rather than ending without it.
+			waiting, err := s.log.Unsequenced(ctx, access, *op)
+			if err != nil {
+				return err
+			}
 			lastOp, err := s.log.LastSeq(ctx, access, op)
 			if err != nil {
 				return err
 			}
-			st.finished = lastOp <= last
+			st.finished = !waiting && lastOp <= last
 		}
 	}
 	s.hub.setFloor(st.sub, floor)

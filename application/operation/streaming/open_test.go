@@ -253,3 +253,29 @@ func TestOperationStreamOpeningLosesTheRaceWithTheRelay(t *testing.T) {
 		t.Fatalf("events the snapshot covers arrived again live: %v", seqs(evs))
 	}
 }
+
+// TestAResumeAfterTheLastNumberedEventWaitsForATerminalOneInTheOutbox: an
+// operation that finished while its terminal event waits for the relay is
+// not "finished, nothing more to say" to a client resuming at the last
+// numbered event: its stream stays open and gets the terminal event.
+func TestAResumeAfterTheLastNumberedEventWaitsForATerminalOneInTheOutbox(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	w.report(inA, op, percent(30))
+	numbered := w.publish()
+	last := numbered[len(numbered)-1].Seq
+	w.report(inA, op, operation.Report{Percent: 100, Status: ptr(operation.StatusSucceeded)})
+	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), &last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Finished() {
+		t.Fatal("the stream ended before the terminal event in the outbox was numbered")
+	}
+	w.publish()
+	evs, _ := st.Take()
+	if len(evs) != 1 || !evs[0].Type.Terminal() {
+		t.Fatalf("after the relay: %v", seqs(evs))
+	}
+}
