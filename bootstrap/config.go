@@ -133,6 +133,7 @@ type StreamConfig struct {
 	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
 	RelayBatch           int           `env:"EVENTS_RELAY_BATCH" envDefault:"500"`
 	RelayLinger          time.Duration `env:"EVENTS_RELAY_LINGER" envDefault:"0s"`
+	RelayMaxLag          time.Duration `env:"EVENTS_RELAY_MAX_LAG" envDefault:"30s"`
 }
 
 // LoadConfig reads the configuration from environ (the process environment
@@ -238,6 +239,7 @@ func (c *Config) validate() []error {
 		{"SSE_WRITE_TIMEOUT", c.Streams.WriteTimeout},
 		{"SSE_TICKET_TTL", c.Streams.TicketTTL},
 		{"EVENTS_RELAY_INTERVAL", c.Streams.RelayInterval},
+		{"EVENTS_RELAY_MAX_LAG", c.Streams.RelayMaxLag},
 	} {
 		if d.value <= 0 {
 			bad("%s must be a positive duration such as 10s", d.name)
@@ -317,6 +319,10 @@ func (c *Config) validate() []error {
 	}
 	if c.Streams.RelayLinger < 0 || c.Streams.RelayLinger > time.Second {
 		bad("EVENTS_RELAY_LINGER must be between 0 and 1s")
+	}
+	if c.Streams.RelayMaxLag > 0 && c.Streams.RelayMaxLag <= 2*c.Streams.RelayInterval {
+		// The lag is measured every interval and a step may take half of it.
+		bad("EVENTS_RELAY_MAX_LAG (%v) must be more than twice EVENTS_RELAY_INTERVAL (%v)", c.Streams.RelayMaxLag, c.Streams.RelayInterval)
 	}
 	if c.Streams.RelayBatch < 1 {
 		bad("EVENTS_RELAY_BATCH must be at least 1")

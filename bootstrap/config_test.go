@@ -142,3 +142,17 @@ func TestRequestTimeoutMustEndBeforeTheWriteTimeout(t *testing.T) {
 		t.Errorf("a request timeout under the write timeout is refused: %v", err)
 	}
 }
+
+func TestRelayMaxLagMustLeaveRoomForAMeasurementAndAStep(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil || cfg.Streams.RelayMaxLag != 30*time.Second {
+		t.Fatalf("default EVENTS_RELAY_MAX_LAG: %v, %v", cfg.Streams.RelayMaxLag, err)
+	}
+	_, err = LoadConfig(map[string]string{"EVENTS_RELAY_INTERVAL": "1s", "EVENTS_RELAY_MAX_LAG": "2s"})
+	if err == nil || !strings.Contains(err.Error(), "EVENTS_RELAY_MAX_LAG (2s) must be more than twice EVENTS_RELAY_INTERVAL (1s)") {
+		t.Fatalf("a maximum lag of two intervals: %v", err)
+	}
+	if _, err := LoadConfig(map[string]string{"EVENTS_RELAY_MAX_LAG": "0s"}); err == nil || !strings.Contains(err.Error(), "EVENTS_RELAY_MAX_LAG must be a positive duration") {
+		t.Fatalf("a zero maximum lag: %v", err)
+	}
+}

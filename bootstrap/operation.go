@@ -9,6 +9,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/scoped-api/foundation/adapters/http/health"
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/adapters/http/middleware"
 	httpoperation "github.com/scoped-api/foundation/adapters/http/operation"
@@ -49,6 +50,7 @@ var OperationModule = fx.Module("operation",
 		fx.Annotate(pgoperation.Migrations, fx.ResultTags(`group:"migrations"`)),
 		fx.Annotate(inproc.NewOperationFigures, fx.As(new(portsdiagnostics.Operations))),
 		fx.Annotate(func(r *workeroperation.Relay) CommitHook { return r.EventsAccepted }, fx.ResultTags(`group:"committed"`)),
+		fx.Annotate(relayCheck, fx.ResultTags(`group:"readiness"`)),
 	),
 	fx.Invoke(runOperations),
 )
@@ -87,6 +89,14 @@ func newRelay(cfg Config, log *zap.Logger) *workeroperation.Relay {
 		Linger:   cfg.Streams.RelayLinger,
 		// Pruning often enough that a short retention (in tests) is honoured.
 		PruneEvery: min(cfg.Streams.HistoryRetention, time.Minute),
+		MaxLag:     cfg.Streams.RelayMaxLag,
+		OnStall: func(h workeroperation.Health) {
+			l.Warn("events wait for the relay longer than EVENTS_RELAY_MAX_LAG; streams do not receive them",
+				zap.Duration("lag", h.Lag), zap.Duration("max_lag", cfg.Streams.RelayMaxLag), zap.String("cause", h.Cause))
+		},
+		OnRecover: func(stalled time.Duration) {
+			l.Info("the relay caught up", zap.Duration("stalled_for", stalled))
+		},
 		OnError: func(err error) {
 			// While Redis or the database is down the relay retries every
 			// few seconds: one line every ten seconds is enough.
@@ -98,6 +108,21 @@ func newRelay(cfg Config, log *zap.Logger) *workeroperation.Relay {
 			}
 		},
 	})
+}
+
+// relayCheck shows a stalled relay in readiness. It is not required: a
+// stalled relay delays events on every instance alike, so taking this one
+// out of rotation would not help; the reason tells an operator where to look.
+func relayCheck(r *workeroperation.Relay, cfg Config) health.Check {
+	return health.Check{Name: "relay", Report: func() health.Report {
+		h := r.Health()
+		if !h.Stalled {
+			return health.Report{Status: "ok"}
+		}
+		return health.Report{Status: "degraded", Since: &h.Since,
+			Reason: fmt.Sprintf("the oldest unpublished event has waited %s, more than EVENTS_RELAY_MAX_LAG (%s): %s",
+				h.Lag.Round(time.Second), cfg.Streams.RelayMaxLag, h.Cause)}
+	}}
 }
 
 type operationServiceIn struct {

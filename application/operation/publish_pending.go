@@ -2,6 +2,7 @@ package operation
 
 import (
 	"context"
+	"time"
 
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
@@ -48,20 +49,24 @@ func (s *Service) PublishPending(ctx context.Context) error {
 			break
 		}
 	}
-	if publishErr != nil {
-		s.reportLag(ctx)
-		return publishErr
-	}
-	s.d.Metrics.RelayLag(0)
-	return nil
+	return publishErr
 }
 
-func (s *Service) reportLag(ctx context.Context) {
+// MeasureRelayLag reads from the store how long the oldest accepted event
+// has waited to be published (numbered or not; zero when none waits) and
+// reports it. It asks the store rather than the relay, so a relay that is
+// stuck, or that runs on no instance at all, still shows.
+func (s *Service) MeasureRelayLag(ctx context.Context) (time.Duration, error) {
 	at, ok, err := s.d.Relay.OldestUnpublished(ctx)
-	if err != nil || !ok {
-		return
+	if err != nil {
+		return 0, err
 	}
-	s.d.Metrics.RelayLag(s.d.Clock.Now().Sub(at))
+	lag := time.Duration(0)
+	if ok {
+		lag = max(s.d.Clock.Now().Sub(at), 0)
+	}
+	s.d.Metrics.RelayLag(lag)
+	return lag, nil
 }
 
 // PruneHistory deletes published events older than the retention: a

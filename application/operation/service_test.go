@@ -166,15 +166,16 @@ func TestPublishPendingNumbersPublishesAndRetriesInOrder(t *testing.T) {
 		t.Fatal("publishing with the bus down succeeded")
 	}
 	head, _ := f.log.Head(ctx)
-	if head != 5 || f.metrics.last() != time.Minute {
-		t.Fatalf("with the bus down: head %d (numbering needs no bus), lag %v", head, f.metrics.last())
+	lag, err := f.svc.MeasureRelayLag(ctx)
+	if head != 5 || err != nil || lag != time.Minute || f.metrics.last() != time.Minute {
+		t.Fatalf("with the bus down: head %d (numbering needs no bus), lag %v (%v), reported %v", head, lag, err, f.metrics.last())
 	}
 	f.bus.down = false
 	if err := f.svc.PublishPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.bus.got) != 5 || f.metrics.last() != 0 {
-		t.Fatalf("published %v, lag %v", f.bus.got, f.metrics.last())
+	if len(f.bus.got) != 5 {
+		t.Fatalf("published %v", f.bus.got)
 	}
 	for i, seq := range f.bus.got {
 		if seq != int64(i+1) {
@@ -190,6 +191,9 @@ func TestPublishPendingNumbersPublishesAndRetriesInOrder(t *testing.T) {
 	}
 	if evs, _ := f.log.Unpublished(ctx, 10); len(evs) != 0 || len(f.bus.got) != 5 {
 		t.Fatalf("after the next step: %d unpublished, %v published (nothing twice)", len(evs), f.bus.got)
+	}
+	if lag, err := f.svc.MeasureRelayLag(ctx); err != nil || lag != 0 || f.metrics.last() != 0 {
+		t.Fatalf("with everything published: lag %v (%v), reported %v", lag, err, f.metrics.last())
 	}
 	// Pruning keeps what is younger than the retention.
 	if err := f.svc.PruneHistory(ctx); err != nil {

@@ -18,8 +18,10 @@ import (
 	ports "github.com/scoped-api/foundation/ports/operation"
 )
 
-// relayLockKey is the PostgreSQL advisory lock numbering takes ("opevrlay").
-const relayLockKey int64 = 0x6f706576726c6179
+// RelayLockKey is the PostgreSQL advisory lock numbering takes ("opevrlay"):
+// a holder shows in pg_locks as locktype advisory, classid 1869636982,
+// objid 1919705465, objsubid 1.
+const RelayLockKey int64 = 0x6f706576726c6179
 
 // EventLog is the outbox the repository writes, the sequenced log the
 // relay fills from it, and the relay's watermarks.
@@ -197,25 +199,39 @@ func (l *EventLog) Horizon(ctx context.Context) (int64, error) {
 	return seq, postgres.Failure("event horizon", err)
 }
 
-// sequenceRetry is how long Sequence waits before trying again when
-// another instance is numbering.
-const sequenceRetry = time.Millisecond
+// Sequence waits sequenceRetry before trying again when another session
+// holds the numbering lock, doubling up to sequenceRetryMax: another
+// instance numbers for milliseconds, while a lock held from outside must
+// not make the relay spin.
+const (
+	sequenceRetry    = time.Millisecond
+	sequenceRetryMax = 100 * time.Millisecond
+)
+
+// lockHeld is what Sequence returns when ctx ends before it got the
+// numbering lock: the cause a stalled relay reports.
+func lockHeld(err error) error {
+	return kernel.Unavailable("operation.relay_lock_held",
+		fmt.Sprintf("the relay's numbering lock (advisory lock %d) is held by another database session", RelayLockKey), err)
+}
 
 // Sequence moves up to limit outbox events into the log, numbered in
 // outbox order, and returns them.
 //
 // On PostgreSQL one statement numbers and moves them, taking the
-// transaction-scoped advisory lock relayLockKey for its own length (so it
+// transaction-scoped advisory lock RelayLockKey for its own length (so it
 // works behind a pooler in transaction mode): while another instance holds
 // it, the statement moves nothing and is tried again. The statement's view
 // of the log may predate that other instance's commit; the numbers it then
 // gives clash with the log's key and it is tried again too, so no number is
 // ever given twice. On SQLite, which one instance serves, a semaphore of
-// this value and one transaction do the same.
+// this value and one transaction do the same. When ctx ends before the
+// lock was obtained, the error says that the lock is held.
 func (l *EventLog) Sequence(ctx context.Context, limit int, published ports.Range) (ports.Sequenced, error) {
 	if l.dialect == postgres.DialectSQLite {
 		return l.sequenceSQLite(ctx, limit, published)
 	}
+	wait := sequenceRetry
 	for {
 		out, locked, err := l.sequenceOnce(ctx, limit, published)
 		switch {
@@ -224,13 +240,17 @@ func (l *EventLog) Sequence(ctx context.Context, limit int, published ports.Rang
 		case err != nil && !postgres.IsDuplicate(err):
 			return ports.Sequenced{}, postgres.Failure("sequence events", err)
 		}
-		t := time.NewTimer(sequenceRetry)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if err == nil {
+				return ports.Sequenced{}, lockHeld(ctx.Err())
+			}
 			return ports.Sequenced{}, ctx.Err()
 		case <-t.C:
 		}
+		wait = min(2*wait, sequenceRetryMax)
 	}
 }
 
@@ -265,7 +285,7 @@ SELECT (SELECT ok FROM lk), base.head, base.published_seq, ins.seq, ins.project_
 FROM base LEFT JOIN ins ON true ORDER BY ins.seq`
 
 func (l *EventLog) sequenceOnce(ctx context.Context, limit int, published ports.Range) (ports.Sequenced, bool, error) {
-	rows, err := postgres.Conn(ctx, l.db).Raw(sequenceStatement, relayLockKey,
+	rows, err := postgres.Conn(ctx, l.db).Raw(sequenceStatement, RelayLockKey,
 		published.Last, published.First-1, published.Last, limit).Rows()
 	if err != nil {
 		return ports.Sequenced{}, false, err
