@@ -15,6 +15,7 @@ run: build ## build and start the API on the embedded default (SQLite, no servic
 	./$(BIN) serve
 
 build: ## build bin/api
+	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
 	$(GO) build -o $(BIN) ./cmd/api
 
 test: vet browser ## the whole suite against real PostgreSQL and Redis, with module-wide coverage

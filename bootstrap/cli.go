@@ -83,8 +83,10 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 		log.Warn("AUTH_HS256_SECRET is not set: using the public DEVELOPMENT secret; never do this in production")
 	}
 	if cfg.Env == EnvDevelopment {
-		fmt.Fprintf(stdout, "\n  API   %s\n  Docs  %s/docs\n  Token bin/api token --sub alice   (then: curl -H \"Authorization: Bearer $TOKEN\" %s/api/v1/projects)\n\n",
-			srv.URL(), srv.URL(), srv.URL())
+		u := srv.URL()
+		fmt.Fprintf(stdout, "\n  Docs      %s/docs\n  OpenAPI   %s/openapi.json\n  Health    %s/health/ready\n"+
+			"  Try it    TOKEN=$(bin/api token --sub alice)\n            curl -H \"Authorization: Bearer $TOKEN\" %s/api/v1/projects\n\n",
+			u, u, u, u)
 	}
 
 	code := 0

@@ -106,7 +106,7 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 	var out, errb syncBuffer
 	go func() { done <- Run(ctx, []string{"serve"}, env, &out, &errb) }()
 	deadline := time.Now().Add(20 * time.Second)
-	banner := regexp.MustCompile(`API\s+(http://\S+)`)
+	banner := regexp.MustCompile(`Health\s+(http://\S+)/health/ready`)
 	for {
 		var err error
 		if m := banner.FindStringSubmatch(out.String()); m != nil {
@@ -129,6 +129,26 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Every address the banner prints answers.
+	urls := regexp.MustCompile(`http://\S+`).FindAllString(out.String(), -1)
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("banner address %s: %v", u, err)
+		}
+		_ = res.Body.Close()
+		want := http.StatusOK
+		if strings.HasSuffix(u, "/api/v1/projects") {
+			want = http.StatusUnauthorized // the curl line without its token
+		}
+		if res.StatusCode != want {
+			t.Errorf("banner address %s answered %d", u, res.StatusCode)
+		}
+	}
 	cancel() // what SIGTERM does
 	select {
 	case code := <-done:
@@ -138,8 +158,8 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if !strings.Contains(out.String(), "/docs") || !strings.Contains(out.String(), "token --sub") {
-		t.Fatalf("the banner does not say where the docs are or how to get a token: %q", out.String())
+	if len(urls) < 4 || !strings.Contains(out.String(), "/docs") || !strings.Contains(out.String(), "TOKEN=$(bin/api token --sub alice)") {
+		t.Fatalf("the banner does not say where the docs are or give the whole token line: %q", out.String())
 	}
 }
 

@@ -98,7 +98,9 @@ func TestBodyLimitIsConfigurable(t *testing.T) {
 	res := app.Do("POST", "/api/v1/projects", alice, `{"name":"x","description":"`+strings.Repeat("a", 3<<19)+`"}`)
 	assertProblem(t, res, http.StatusUnprocessableEntity)
 	res = app.Do("POST", "/api/v1/projects", alice, `{"name":"x","description":"`+strings.Repeat("a", 2<<20)+`"}`)
-	assertProblem(t, res, http.StatusRequestEntityTooLarge)
+	if m := assertProblem(t, res, http.StatusRequestEntityTooLarge); m["detail"] != "the request body is larger than the limit of 2097152 bytes" {
+		t.Errorf("413 detail %q does not state the limit", m["detail"])
+	}
 	// A body of exactly the limit is accepted by the transport.
 	body := `{"name":"exact"` + strings.Repeat(" ", 2097152-len(`{"name":"exact"}`)) + `}`
 	if res := app.Do("POST", "/api/v1/projects", alice, body); res.Status != http.StatusCreated {

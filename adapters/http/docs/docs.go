@@ -34,10 +34,15 @@ var files = func() map[string]fs.FS {
 	}
 }()
 
-// Register mounts the page and its assets on engine.
+// Register mounts the page and its assets, the problem types' pages, and
+// a redirect from / to the documentation.
 func Register(engine *gin.Engine) {
 	engine.GET(Prefix, func(c *gin.Context) { serve(c, "index.html") })
 	engine.GET(Prefix+"/:file", func(c *gin.Context) { serve(c, c.Param("file")) })
+	toDocs := func(c *gin.Context) { c.Redirect(http.StatusFound, Prefix) }
+	engine.GET("/", toDocs)
+	engine.HEAD("/", toDocs)
+	registerProblems(engine)
 }
 
 func serve(c *gin.Context, name string) {

@@ -1,6 +1,9 @@
 package httpkit
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -38,6 +41,20 @@ type APIConfig struct {
 
 var installErrors sync.Once
 
+// jsonFormat is huma's JSON format whose parse errors say where in the
+// body the JSON broke.
+var jsonFormat = huma.Format{
+	Marshal: huma.DefaultJSONFormat.Marshal,
+	Unmarshal: func(data []byte, v any) error {
+		err := huma.DefaultJSONFormat.Unmarshal(data, v)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return fmt.Errorf("%w (after %d bytes of the body)", err, syntax.Offset)
+		}
+		return err
+	},
+}
+
 // NewAPI mounts a huma API on engine: OpenAPI 3.1 at /openapi.json, JSON
 // only, every error a Problem. Docs are served separately (see package docs).
 func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
@@ -56,8 +73,8 @@ func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
 	hc.SchemasPath = ""  // schemas are inlined in /openapi.json
 	hc.CreateHooks = nil // no $schema field in bodies, no Link header
 	hc.Formats = map[string]huma.Format{
-		"application/json": huma.DefaultJSONFormat,
-		"json":             huma.DefaultJSONFormat,
+		"application/json": jsonFormat,
+		"json":             jsonFormat,
 	}
 	hc.RejectUnknownQueryParameters = true
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

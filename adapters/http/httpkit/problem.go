@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -54,40 +55,86 @@ func (p *Problem) ContentType(ct string) string {
 	return ct
 }
 
+// ProblemType is one problem type: its URI reference, the status it goes
+// with, and what a client should know and do about it. The documentation
+// pages at each type's URI are rendered from ProblemTypes.
+type ProblemType struct {
+	Slug    string
+	Status  int
+	Meaning string
+	Action  string
+}
+
+// URI is the type's stable URI reference, the problem's "type".
+func (pt ProblemType) URI() string { return ProblemsPath + "/" + pt.Slug }
+
+// ProblemsPath is where the problem types are explained.
+const ProblemsPath = "/problems"
+
+// ProblemTypes are every problem type the API answers with, by status.
+var ProblemTypes = []ProblemType{
+	{"bad-request", http.StatusBadRequest,
+		"The request could not be read: the body is not valid JSON (the error names the byte offset where it broke), a query parameter is unknown or malformed (a cursor, a limit, a Last-Event-ID), or a header is malformed (two Authorization headers: auth.header_repeated; an Idempotency-Key that is not 1–255 printable ASCII characters: idempotency.key_invalid).",
+		"Fix the request as detail and errors describe. Sent again unchanged it fails the same way."},
+	{"unauthorized", http.StatusUnauthorized,
+		"No valid credentials: the Authorization header is missing (auth.token_missing), or the bearer token is expired (auth.token_expired), not yet valid, wrongly signed, or for another issuer or audience (auth.token_invalid); or a stream ticket is unknown, spent or expired (stream.ticket_invalid). WWW-Authenticate says which.",
+		"Get a new token, or a new stream ticket with POST …/events/tickets, and send the request again."},
+	{"forbidden", http.StatusForbidden,
+		"The caller is known but may not do this.",
+		"Ask for the permission needed. Retrying does not help."},
+	{"not-found", http.StatusNotFound,
+		"No such route, or no such resource for this caller. A project the caller may not see answers exactly as one that does not exist (project.not_found), so a 404 never reveals that someone else's project exists.",
+		"Check the path and ids, and that the token's subject is the project's owner."},
+	{"method-not-allowed", http.StatusMethodNotAllowed,
+		"The route exists, but not with this method. The Allow header lists the methods it takes.",
+		"Use one of the methods in Allow."},
+	{"not-acceptable", http.StatusNotAcceptable,
+		"The Accept header asks for a media type this route does not produce: JSON and application/problem+json everywhere, text/event-stream on stream routes.",
+		"Accept application/json (or text/event-stream on a stream route)."},
+	{"conflict", http.StatusConflict,
+		"The request conflicts with the current state: the project name is taken by another live project (project.name_taken), the operation is finished or the change is not a legal transition (operation.finished, operation.illegal_transition), or an Idempotency-Key was used before with a different request (idempotency.key_reused) or its first request is still running (idempotency.in_progress).",
+		"Read the current state and decide. For idempotency.in_progress, retry after Retry-After with the same key; for idempotency.key_reused, use a new key for a new request."},
+	{"precondition-failed", http.StatusPreconditionFailed,
+		"If-Match names a version that is no longer current: the resource changed since it was read.",
+		"GET it again, apply the change to what it is now, and send the new ETag in If-Match."},
+	{"precondition-required", http.StatusPreconditionRequired,
+		"This deployment requires If-Match on updates and deletes (HTTP_REQUIRE_IF_MATCH), so that no write overwrites a change it has not seen.",
+		"GET the resource and send its ETag in If-Match."},
+	{"payload-too-large", http.StatusRequestEntityTooLarge,
+		"The request body is larger than the limit that detail states (HTTP_MAX_BODY_BYTES on the server).",
+		"Send a smaller body; the limits of each field are in the OpenAPI document."},
+	{"unsupported-media-type", http.StatusUnsupportedMediaType,
+		"The body is not declared as JSON: Content-Type must be application/json or another +json type.",
+		"Send the body as JSON with Content-Type: application/json."},
+	{"validation", http.StatusUnprocessableEntity,
+		"The body is JSON but breaks a rule: a field is missing, of the wrong type, unknown (or cased differently), too long, or out of range. errors lists each one with its location (for example body.name) and message; code names a domain rule when one was broken.",
+		"Correct the fields errors names. Nothing was changed."},
+	{"too-many-requests", http.StatusTooManyRequests,
+		"A rate limit was reached (rate_limit.exceeded; the RateLimit and RateLimit-Policy headers show the budget), or the caller has as many streams open as one instance allows (stream.too_many).",
+		"Wait the seconds in Retry-After, then try again; close streams you no longer read."},
+	{"unavailable", http.StatusServiceUnavailable,
+		"A dependency (the database or Redis) is down or did not answer in time, or the instance is shutting down. A write that answers 503 may still have been applied if the answer was lost after its commit.",
+		"Retry after Retry-After seconds. Send writes with an Idempotency-Key and retry with the same key: a write that did commit answers with its first response instead of running twice."},
+	{"internal", http.StatusInternalServerError,
+		"An error the server did not expect. The response reveals nothing more; correlation_id finds the details in the server's log.",
+		"Report it with the correlation_id. A write that failed this way changed nothing."},
+}
+
+var problemTypeByStatus = func() map[int]string {
+	m := make(map[int]string, len(ProblemTypes))
+	for _, pt := range ProblemTypes {
+		m[pt.Status] = pt.URI()
+	}
+	return m
+}()
+
 // problemType names each status's problem type; types are stable URI references.
 func problemType(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "/problems/bad-request"
-	case http.StatusUnauthorized:
-		return "/problems/unauthorized"
-	case http.StatusForbidden:
-		return "/problems/forbidden"
-	case http.StatusNotFound:
-		return "/problems/not-found"
-	case http.StatusMethodNotAllowed:
-		return "/problems/method-not-allowed"
-	case http.StatusNotAcceptable:
-		return "/problems/not-acceptable"
-	case http.StatusConflict:
-		return "/problems/conflict"
-	case http.StatusPreconditionFailed:
-		return "/problems/precondition-failed"
-	case http.StatusPreconditionRequired:
-		return "/problems/precondition-required"
-	case http.StatusRequestEntityTooLarge:
-		return "/problems/payload-too-large"
-	case http.StatusUnsupportedMediaType:
-		return "/problems/unsupported-media-type"
-	case http.StatusUnprocessableEntity:
-		return "/problems/validation"
-	case http.StatusTooManyRequests:
-		return "/problems/too-many-requests"
-	case http.StatusServiceUnavailable:
-		return "/problems/unavailable"
+	if t, ok := problemTypeByStatus[status]; ok {
+		return t
 	}
 	if status >= 500 {
-		return "/problems/internal"
+		return ProblemsPath + "/internal"
 	}
 	return "about:blank"
 }
@@ -229,7 +276,7 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 	for _, e := range errs {
 		var tooBig *http.MaxBytesError
 		if errors.As(e, &tooBig) {
-			return NewProblem(ctx, http.StatusRequestEntityTooLarge, "request body is too large")
+			return TooLarge(ctx, tooBig.Limit)
 		}
 	}
 	if len(errs) == 1 && errs[0] != nil {
@@ -247,6 +294,11 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 		if errors.As(e, &d) {
 			det := d.ErrorDetail()
 			p.Errors = append(p.Errors, FieldProblem{Location: det.Location, Message: det.Message})
+			if status == http.StatusBadRequest && det.Location == "body" {
+				// Only a body that does not parse is a 400 at "body"; what
+				// parses but breaks the schema is a 422.
+				p.Detail = "the request body is not valid JSON"
+			}
 			continue
 		}
 		p.Errors = append(p.Errors, FieldProblem{Message: e.Error()})
@@ -255,4 +307,10 @@ func newHumaError(hctx huma.Context, status int, msg string, errs ...error) huma
 		p.Detail = "request body is too large"
 	}
 	return p
+}
+
+// TooLarge is the 413 for a body over limit bytes; it states the limit.
+func TooLarge(ctx context.Context, limit int64) *Problem {
+	return NewProblem(ctx, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("the request body is larger than the limit of %d bytes", limit))
 }

@@ -77,7 +77,7 @@ func SecurityHeaders(docsPrefix string) gin.HandlerFunc {
 func BodyLimit(maxBytes int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > maxBytes {
-			httpkit.WriteProblem(c.Writer, httpkit.NewProblem(c.Request.Context(), http.StatusRequestEntityTooLarge, "request body is too large"))
+			httpkit.WriteProblem(c.Writer, httpkit.TooLarge(c.Request.Context(), maxBytes))
 			c.Abort()
 			return
 		}
