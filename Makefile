@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser
+.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser openapi openapi-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: ## build bin/api
 	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
 	$(GO) build -o $(BIN) ./cmd/api
 
-test: vet browser ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
+test: vet browser openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
@@ -30,6 +30,26 @@ browser: ## install Chromium (Debian package) for the browser test when it is mi
 	  echo "installing Chromium for the browser EventSource test (apt-get install chromium)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# The OpenAPI linters the document must satisfy with no error and no
+# warning (test/e2e/openapi_document_test.go runs them), pinned and kept in
+# a folder git ignores.
+OPENAPI_TOOLS := .tools/openapi-lint
+REDOCLY_VERSION := 2.77.0
+SPECTRAL_VERSION := 6.16.3
+OPENAPI_TOOLS_STAMP := $(OPENAPI_TOOLS)/.installed-redocly-$(REDOCLY_VERSION)-spectral-$(SPECTRAL_VERSION)
+
+openapi-tools: $(OPENAPI_TOOLS_STAMP) ## install the pinned OpenAPI linters (npm: @redocly/cli, @stoplight/spectral-cli)
+
+$(OPENAPI_TOOLS_STAMP):
+	@echo "installing the OpenAPI linters into $(OPENAPI_TOOLS) (npm)"
+	mkdir -p $(OPENAPI_TOOLS)
+	cd $(OPENAPI_TOOLS) && echo '{"private": true}' > package.json && \
+	  npm install --no-audit --no-fund --loglevel=error --save-exact @redocly/cli@$(REDOCLY_VERSION) @stoplight/spectral-cli@$(SPECTRAL_VERSION)
+	touch $@
+
+openapi: ## write api/openapi.json, the document the server serves (a test fails when they differ)
+	env -i PATH="$$PATH" HOME="$$HOME" $(GO) run ./cmd/api openapi > api/openapi.json.tmp && mv api/openapi.json.tmp api/openapi.json
 
 test-short: ## unit tests only (no services)
 	$(GO) test -count=1 ./domain/... ./application/... ./adapters/...

@@ -108,6 +108,8 @@ func newAPI(in apiIn) huma.API {
 		Title:        "Project API",
 		Version:      Version,
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
+		Contact:      "Project API maintainers",
+		License:      "MIT",
 		MaxBodyBytes: in.Config.HTTP.MaxBodyBytes,
 	})
 	// A retry is answered before the gate asks again: a replayed DELETE

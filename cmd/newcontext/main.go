@@ -75,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	}
 	fmt.Fprintf(stdout, "and registered %sModule in bootstrap/app.go.\n\n", plan.Type)
 	fmt.Fprintf(stdout, "Routes: POST, GET %s; GET, PATCH %s/{%s_id}\n", plan.basePath(), plan.basePath(), plan.Name)
-	fmt.Fprintf(stdout, "Next: make test, then docs/adding-a-bounded-context.md for what to change by hand.\n")
+	fmt.Fprintf(stdout, "Next: make openapi (the new routes join api/openapi.json), make test, then docs/adding-a-bounded-context.md for what to change by hand.\n")
 	return 0
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/zap"
+
+	"github.com/scoped-api/foundation/adapters/http/httpkit"
 )
 
 // Check is one dependency the readiness probe asks about.
@@ -74,6 +76,7 @@ type readyOutput struct {
 
 // Register adds the two probes. They need no authentication.
 func (h *Handler) Register(api huma.API) {
+	httpkit.DeclareTag(api, "health", "Liveness and readiness probes, for load balancers and orchestrators; no token needed")
 	huma.Register(api, huma.Operation{
 		OperationID: "health-live",
 		Method:      http.MethodGet,
@@ -81,6 +84,8 @@ func (h *Handler) Register(api huma.API) {
 		Summary:     "Liveness: the process is up",
 		Description: "Checks no dependency; use it to decide whether to restart the process.",
 		Tags:        []string{"health"},
+		Security:    httpkit.Public,
+		Errors:      []int{http.StatusUnprocessableEntity},
 	}, func(context.Context, *struct{}) (*liveOutput, error) {
 		out := &liveOutput{}
 		out.Body.Status = "ok"
@@ -93,6 +98,8 @@ func (h *Handler) Register(api huma.API) {
 		Summary:     "Readiness: every required dependency answers",
 		Description: "Checks each configured dependency with its own timeout; 503 when a required one is down.",
 		Tags:        []string{"health"},
+		Security:    httpkit.Public,
+		Errors:      []int{http.StatusUnprocessableEntity},
 		Responses: map[string]*huma.Response{
 			"503": {Description: "A required dependency is down"},
 		},

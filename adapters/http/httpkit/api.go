@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -25,6 +27,21 @@ const TicketParam = "ticket"
 // Protected is the Security value of an operation that needs a bearer token.
 var Protected = []map[string][]string{{BearerAuth: {}}}
 
+// Public is the Security value of an operation that needs none: said
+// explicitly, so that no reader takes its absence for an oversight.
+var Public = []map[string][]string{}
+
+// DeclareTag describes a tag the operations of a context use, once. Tags
+// are kept sorted: contexts register in no fixed order, and the document
+// must not change between two starts.
+func DeclareTag(api huma.API, name, description string) {
+	doc := api.OpenAPI()
+	i, found := slices.BinarySearchFunc(doc.Tags, name, func(t *huma.Tag, name string) int { return strings.Compare(t.Name, name) })
+	if !found {
+		doc.Tags = slices.Insert(doc.Tags, i, &huma.Tag{Name: name, Description: description})
+	}
+}
+
 // Routes is what a bounded context's HTTP adapter offers: it registers its
 // operations on the API.
 type Routes interface {
@@ -36,6 +53,8 @@ type APIConfig struct {
 	Title        string
 	Version      string
 	Description  string
+	Contact      string // who answers for the API
+	License      string // an SPDX identifier
 	MaxBodyBytes int64
 }
 
@@ -69,6 +88,18 @@ func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
 
 	hc := huma.DefaultConfig(cfg.Title, cfg.Version)
 	hc.Info.Description = cfg.Description
+	hc.Info.Contact = &huma.Contact{Name: cfg.Contact}
+	hc.Info.License = &huma.License{Name: cfg.License, Identifier: cfg.License}
+	// The document does not know where it is deployed: the address is a
+	// variable whose default is make run's.
+	hc.Servers = []*huma.Server{{
+		URL:         "{scheme}://{host}",
+		Description: "Where the API is served (make run: http://127.0.0.1:8000)",
+		Variables: map[string]*huma.ServerVariable{
+			"scheme": {Default: "http", Enum: []string{"http", "https"}},
+			"host":   {Default: "127.0.0.1:8000", Description: "host[:port] of the deployment"},
+		},
+	}}
 	hc.DocsPath = ""     // the built-in page loads its scripts from a CDN
 	hc.SchemasPath = ""  // schemas are inlined in /openapi.json
 	hc.CreateHooks = nil // no $schema field in bodies, no Link header

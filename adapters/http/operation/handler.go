@@ -144,6 +144,7 @@ type (
 // Register adds the operation routes.
 func (h *Handler) Register(api huma.API) {
 	tags := []string{"operations"}
+	httpkit.DeclareTag(api, "operations", "Long-running operations of a project: their progress reports and live event streams")
 	reg := func(op huma.Operation) huma.Operation {
 		op.Tags = tags
 		if op.Security == nil {
@@ -153,16 +154,19 @@ func (h *Handler) Register(api huma.API) {
 	}
 	huma.Register(api, reg(huma.Operation{
 		OperationID: "create-operation", Method: http.MethodPost, Path: BasePath, Summary: "Start an operation",
+		Description:   "The operation starts pending; a worker reports its progress. Send an Idempotency-Key to make a retry safe.",
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusRequestEntityTooLarge},
 	}), h.create)
 	huma.Register(api, reg(huma.Operation{
 		OperationID: "list-operations", Method: http.MethodGet, Path: BasePath, Summary: "List a project's operations, newest first",
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
+		Description: "Keyset-paginated like the project list; status filters to one status.",
+		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound},
 	}), h.list)
 	huma.Register(api, reg(httpkit.ConditionalRead(huma.Operation{
 		OperationID: "get-operation", Method: http.MethodGet, Path: BasePath + "/{operation_id}", Summary: "Get an operation",
-		Errors: []int{http.StatusUnauthorized, http.StatusNotFound},
+		Description: "The operation's current state; its ETag names its version.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
 	})), h.get)
 	huma.Register(api, reg(httpkit.ConditionalWrite(huma.Operation{
 		OperationID: "report-operation-progress", Method: http.MethodPost, Path: BasePath + "/{operation_id}/progress",
@@ -179,12 +183,14 @@ func (h *Handler) Register(api huma.API) {
 	huma.Register(api, reg(huma.Operation{
 		OperationID: "create-operation-stream-ticket", Method: http.MethodPost, Path: BasePath + "/{operation_id}/events/tickets",
 		Summary:       "Get a single-use ticket for the operation's event stream (for browsers' EventSource)",
+		Description:   "EventSource cannot send Authorization: open the returned url instead. The ticket opens this one stream once, for the caller, and expires after SSE_TICKET_TTL or with the token, whichever is first.",
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
 	}), h.operationTicket)
 	huma.Register(api, reg(huma.Operation{
 		OperationID: "create-project-stream-ticket", Method: http.MethodPost, Path: ProjectPath + "/events/tickets",
 		Summary:       "Get a single-use ticket for the project's event stream (for browsers' EventSource)",
+		Description:   "EventSource cannot send Authorization: open the returned url instead. The ticket opens this one stream once, for the caller, and expires after SSE_TICKET_TTL or with the token, whichever is first.",
 		DefaultStatus: http.StatusCreated,
 		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
 	}), h.projectTicket)

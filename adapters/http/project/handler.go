@@ -94,11 +94,13 @@ type (
 // Register adds the project routes.
 func (h *Handler) Register(api huma.API) {
 	tags := []string{"projects"}
+	httpkit.DeclareTag(api, "projects", "Projects: the scope every other resource lives in; a caller sees only their own")
 	huma.Register(api, huma.Operation{
 		OperationID:   "create-project",
 		Method:        http.MethodPost,
 		Path:          BasePath,
 		Summary:       "Create a project",
+		Description:   "The caller becomes its owner. The name is trimmed and must be unique among the caller's live projects (409 project.name_taken otherwise). Send an Idempotency-Key to make a retry safe.",
 		Tags:          tags,
 		Security:      httpkit.Protected,
 		DefaultStatus: http.StatusCreated,
@@ -109,6 +111,7 @@ func (h *Handler) Register(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        BasePath,
 		Summary:     "List the caller's projects, newest first",
+		Description: "Keyset-paginated: pass next_cursor from one page as cursor to get the next; the last page has no next_cursor.",
 		Tags:        tags,
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized},
@@ -118,6 +121,7 @@ func (h *Handler) Register(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        BasePath + "/{project_id}",
 		Summary:     "Get a project",
+		Description: "A project the caller may not see answers 404, exactly as one that does not exist. The ETag names its version (for If-Match and If-None-Match).",
 		Tags:        tags,
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound},
