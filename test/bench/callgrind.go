@@ -44,7 +44,9 @@ func requireCallgrind() error {
 // callgrind's files into dir under name, and waits until it is ready.
 //
 // The settings make the count depend on the work, not on timing. Go's
-// asynchronous preemption signals upset callgrind 3.19: off. The garbage
+// asynchronous preemption signals upset callgrind 3.19: off. Callgrind
+// 3.19 cannot execute RDTSCP, which the runtime's clock uses wherever the
+// CPU has it: the runtime is told it has not (it then uses RDTSC). The garbage
 // collector is off (see instructions). Valgrind runs one thread at a time
 // anyway, so one P (GOMAXPROCS=1) loses no parallelism and saves the
 // instructions of idle Ps spinning and stealing, whose number depends on
@@ -55,7 +57,7 @@ func startCounted(ctx context.Context, dir, name, bin string, env map[string]str
 	c := &counted{name: name, out: filepath.Join(dir, name+".callgrind"), log: filepath.Join(dir, name+".valgrind.log"),
 		vgdb: filepath.Join(dir, name+".vgdb"), keep: keep}
 	env = maps.Clone(env)
-	env["GODEBUG"] = "asyncpreemptoff=1"
+	env["GODEBUG"] = "asyncpreemptoff=1,cpu.rdtscp=off"
 	env["GOGC"] = "off"
 	env["GOMAXPROCS"] = "1"
 	// Another valgrind user of a shared machine may end "its" processes
