@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser openapi openapi-tools
+.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: ## build bin/api
 	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
 	$(GO) build -o $(BIN) ./cmd/api
 
-test: vet browser openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
+test: vet browser pgbouncer openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
@@ -50,6 +50,14 @@ $(OPENAPI_TOOLS_STAMP):
 
 openapi: ## write api/openapi.json, the document the server serves (a test fails when they differ)
 	env -i PATH="$$PATH" HOME="$$HOME" $(GO) run ./cmd/api openapi > api/openapi.json.tmp && mv api/openapi.json.tmp api/openapi.json
+
+# The PgBouncer end-to-end test (test/e2e/pgbouncer_test.go) starts Debian's
+# pgbouncer itself on a free port; the package's own service is not used.
+pgbouncer: ## install PgBouncer (Debian package) for the pooler test when it is missing
+	@test -x /usr/sbin/pgbouncer || command -v pgbouncer >/dev/null || { \
+	  echo "installing PgBouncer for the pooler test (apt-get install pgbouncer)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pgbouncer; }
 
 test-short: ## unit tests only (no services)
 	$(GO) test -count=1 ./domain/... ./application/... ./adapters/...

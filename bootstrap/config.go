@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,7 @@ type HTTPConfig struct {
 // DatabaseConfig is the database and its pool.
 type DatabaseConfig struct {
 	URL             string        `env:"DATABASE_URL" envDefault:"sqlite://var/api.db"`
+	QueryExecMode   string        `env:"DB_QUERY_EXEC_MODE" envDefault:"cache_describe"`
 	MaxOpenConns    int           `env:"DB_MAX_OPEN_CONNS" envDefault:"20"`
 	MaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS" envDefault:"20"`
 	ConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
@@ -252,8 +254,14 @@ func (c *Config) validate() []error {
 	if c.HTTP.MaxBodyBytes <= 0 {
 		bad("HTTP_MAX_BODY_BYTES must be a positive number of bytes")
 	}
-	if _, _, err := postgres.ParseURL(c.Database.URL); err != nil {
+	if dialect, _, err := postgres.ParseURL(c.Database.URL); err != nil {
 		bad("DATABASE_URL %v", err)
+	} else if dialect == postgres.DialectPostgres {
+		if _, err := postgres.WithQueryExecMode(c.Database.URL, c.Database.QueryExecMode); err != nil {
+			bad("%v", err)
+		}
+	} else if !slices.Contains(postgres.QueryExecModes, c.Database.QueryExecMode) {
+		bad("DB_QUERY_EXEC_MODE must be one of %s, not %q", strings.Join(postgres.QueryExecModes, ", "), c.Database.QueryExecMode)
 	}
 	if c.Database.MaxOpenConns < 1 {
 		bad("DB_MAX_OPEN_CONNS must be at least 1")

@@ -156,3 +156,30 @@ func TestRelayMaxLagMustLeaveRoomForAMeasurementAndAStep(t *testing.T) {
 		t.Fatalf("a zero maximum lag: %v", err)
 	}
 }
+
+func TestQueryExecModeIsASettingThatTheURLCannotContradict(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{"DATABASE_URL": "postgres://db.example/app"})
+	if err != nil || cfg.Database.QueryExecMode != "cache_describe" {
+		t.Fatalf("default DB_QUERY_EXEC_MODE: %q, %v", cfg.Database.QueryExecMode, err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"DATABASE_URL": "postgres://db.example/app", "DB_QUERY_EXEC_MODE": "prepared"},
+			`DB_QUERY_EXEC_MODE must be one of cache_statement, cache_describe, describe_exec, exec, simple_protocol, not "prepared"`},
+		{map[string]string{"DB_QUERY_EXEC_MODE": "fast"}, "DB_QUERY_EXEC_MODE must be one of"},
+		{map[string]string{"DATABASE_URL": "postgres://db.example/app?default_query_exec_mode=simple_protocol"},
+			"DATABASE_URL sets default_query_exec_mode=simple_protocol but DB_QUERY_EXEC_MODE is cache_describe"},
+		{map[string]string{"DATABASE_URL": "postgres://db.example/app?default_query_exec_mode=exec", "DB_QUERY_EXEC_MODE": "cache_statement"},
+			"DATABASE_URL sets default_query_exec_mode=exec but DB_QUERY_EXEC_MODE is cache_statement"},
+	} {
+		if _, err := LoadConfig(c.env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.env, err, c.want)
+		}
+	}
+	agreeing := map[string]string{"DATABASE_URL": "postgres://db.example/app?default_query_exec_mode=exec", "DB_QUERY_EXEC_MODE": "exec"}
+	if _, err := LoadConfig(agreeing); err != nil {
+		t.Errorf("a URL that agrees with the setting: %v", err)
+	}
+}

@@ -55,6 +55,7 @@ func NewLogger(cfg Config) (*zap.Logger, error) {
 func NewDatabase(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*postgres.DB, error) {
 	db, err := postgres.Open(postgres.Config{
 		URL:             cfg.Database.URL,
+		QueryExecMode:   cfg.Database.QueryExecMode,
 		MaxOpenConns:    cfg.Database.MaxOpenConns,
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,

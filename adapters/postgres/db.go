@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,10 @@ const (
 
 // Config describes the database connection and its pool.
 type Config struct {
-	URL             string
+	URL string
+	// QueryExecMode is how pgx sends statements (one of QueryExecModes);
+	// empty means DefaultQueryExecMode. It is ignored on SQLite.
+	QueryExecMode   string
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
@@ -44,6 +48,41 @@ type DB struct {
 	// server is the PostgreSQL server's host:port ("" for SQLite), parsed
 	// once: telemetry puts it on every statement's span.
 	server string
+}
+
+// QueryExecModes are pgx's statement modes, by the names its
+// default_query_exec_mode takes.
+var QueryExecModes = []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"}
+
+// DefaultQueryExecMode is the mode that works both on PostgreSQL itself
+// and behind a pooler in transaction mode (PgBouncer before 1.21, or with
+// max_prepared_statements = 0): statements are sent with pgx's unnamed
+// prepared statement, one round trip once their description is cached
+// (ADR 0018). pgx's own default, cache_statement, names its prepared
+// statements per connection, which such a pooler shares among clients.
+const DefaultQueryExecMode = "cache_describe"
+
+// WithQueryExecMode returns the PostgreSQL URL with pgx's
+// default_query_exec_mode set to mode. A URL that already names another
+// mode is refused rather than silently overridden.
+func WithQueryExecMode(raw, mode string) (string, error) {
+	if mode == "" {
+		mode = DefaultQueryExecMode
+	}
+	if !slices.Contains(QueryExecModes, mode) {
+		return "", fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, not %q", strings.Join(QueryExecModes, ", "), mode)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("DATABASE_URL: not a valid postgres URL")
+	}
+	q := u.Query()
+	if inURL := q.Get("default_query_exec_mode"); inURL != "" && inURL != mode {
+		return "", fmt.Errorf("DATABASE_URL sets default_query_exec_mode=%s but DB_QUERY_EXEC_MODE is %s: set the mode in DB_QUERY_EXEC_MODE only", inURL, mode)
+	}
+	q.Set("default_query_exec_mode", mode)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // ParseURL returns the dialect of a DATABASE_URL and the DSN its driver takes.
@@ -90,6 +129,9 @@ func Open(cfg Config) (*DB, error) {
 	case DialectPostgres:
 		if u, err := url.Parse(dsn); err == nil {
 			server = u.Host
+		}
+		if dsn, err = WithQueryExecMode(dsn, cfg.QueryExecMode); err != nil {
+			return nil, err
 		}
 		dialector = postgres.New(postgres.Config{DSN: dsn})
 		gcfg.DisableAutomaticPing = true

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -35,9 +37,9 @@ type MigrationStatus struct {
 	Applied bool
 }
 
-// NewMigrator merges sets for db's dialect. On PostgreSQL it takes an
-// advisory lock around every run, so instances starting together apply
-// each migration once.
+// NewMigrator merges sets for db's dialect. On PostgreSQL it holds a lock
+// row (goose_lock) around every run, so instances starting together apply
+// each migration once, also through a pooler in transaction mode.
 func NewMigrator(db *DB, sets []MigrationSet) (*Migrator, error) {
 	merged := fstest.MapFS{}
 	for _, set := range sets {
@@ -75,11 +77,18 @@ func NewMigrator(db *DB, sets []MigrationSet) (*Migrator, error) {
 	if db.Dialect == DialectSQLite {
 		dialect = goose.DialectSQLite3
 	} else {
-		locker, err := lock.NewPostgresSessionLocker()
+		// A lock row with a lease, not a session advisory lock: behind a
+		// pooler in transaction mode a session lock stays on a server
+		// connection other clients get. A holder that dies is replaced
+		// once its lease (30 s) runs out.
+		locker, err := lock.NewPostgresTableLocker(
+			lock.WithTableLockTimeout(500*time.Millisecond, 600),
+			lock.WithTableLogger(slog.New(slog.DiscardHandler)),
+		)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		opts = append(opts, goose.WithLocker(locker))
 	}
 	p, err := goose.NewProvider(dialect, sqlDB, merged, opts...)
 	if err != nil && !errors.Is(err, goose.ErrNoMigrations) {

@@ -12,6 +12,11 @@ import (
 // gets, on every project route, and never sees the project listed.
 func TestIsolationMatrix(t *testing.T) {
 	app, _ := startPostgresApp(t)
+	isolationMatrix(t, app)
+}
+
+func isolationMatrix(t *testing.T, app *testkit.App) {
+	t.Helper()
 	alice := testkit.Token(t, "alice", time.Hour)
 	bob := testkit.Token(t, "bob", time.Hour)
 	p := create(t, app, alice, "alice's secret")

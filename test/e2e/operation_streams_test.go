@@ -240,6 +240,11 @@ func TestStreamSaysWhenHistoryIsTooOld(t *testing.T) {
 // PostgreSQL and Redis; an event reported to one reaches a stream on the other.
 func TestStreamTwoInstancesShareOneStream(t *testing.T) {
 	one, two := startTwoOperationsApps(t)
+	twoInstancesShareOneStream(t, one, two)
+}
+
+func twoInstancesShareOneStream(t *testing.T, one, two *testkit.App) {
+	t.Helper()
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, one, alice, "shared")
 	op := createOperation(t, one, alice, p.ID, "import")

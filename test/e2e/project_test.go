@@ -36,6 +36,13 @@ func create(t *testing.T, app *testkit.App, token, name string) projectJSON {
 
 func TestProjectCRUD(t *testing.T) {
 	app, dbURL := startPostgresApp(t)
+	projectCRUD(t, app, dbURL)
+}
+
+// projectCRUD runs the project flow on app, whose database dbURL reaches
+// directly.
+func projectCRUD(t *testing.T, app *testkit.App, dbURL string) {
+	t.Helper()
 	alice := testkit.Token(t, "alice", time.Hour)
 
 	res := app.Do("POST", "/api/v1/projects", alice, `{"name":"  Apollo  ","description":"to the moon"}`)
