@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/scoped-api/foundation/test/testkit"
 )
@@ -108,4 +113,119 @@ func TestTheOpenAPIDocumentPassesRedoclyAndSpectralCleanly(t *testing.T) {
 			t.Errorf("spectral: %s: %s", r.Code, r.Message)
 		}
 	}
+}
+
+// TestTheServerAgreesWithTheSchemasLimits derives requests from the
+// document's own limits (maxLength, minimum/maximum, pattern) on the
+// create bodies and the progress report: a value at a limit is accepted,
+// one past it is a 422 at that field, so the document cannot drift from
+// what the server enforces.
+func TestTheServerAgreesWithTheSchemasLimits(t *testing.T) {
+	app, _ := startPostgresApp(t)
+	alice := testkit.Token(t, "alice", time.Hour)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					MaxLength *int     `json:"maxLength"`
+					MinLength *int     `json:"minLength"`
+					Minimum   *float64 `json:"minimum"`
+					Maximum   *float64 `json:"maximum"`
+					Pattern   string   `json:"pattern"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	app.Do("GET", "/openapi.json", "", nil).JSON(t, &doc)
+	schema := func(name string) map[string]struct {
+		MaxLength *int     `json:"maxLength"`
+		MinLength *int     `json:"minLength"`
+		Minimum   *float64 `json:"minimum"`
+		Maximum   *float64 `json:"maximum"`
+		Pattern   string   `json:"pattern"`
+	} {
+		s, ok := doc.Components.Schemas[name]
+		if !ok || len(s.Properties) == 0 {
+			t.Fatalf("the document has no schema %s", name)
+		}
+		return s.Properties
+	}
+	p := create(t, app, alice, "limits")
+	op := createOperation(t, app, alice, p.ID, "import")
+	n := 0
+	send := func(path string, body map[string]any) testkit.Response {
+		n++
+		return app.Do("POST", path, alice, body)
+	}
+	expect := func(what string, res testkit.Response, ok bool, field string) {
+		t.Helper()
+		if ok && res.Status >= 300 {
+			t.Errorf("%s: the schema allows it, the server answered %d %s", what, res.Status, res.Body)
+		}
+		if !ok && (res.Status != http.StatusUnprocessableEntity || !strings.Contains(string(res.Body), `"location":"body.`+field+`"`)) {
+			t.Errorf("%s: the schema forbids it, the server answered %d %s", what, res.Status, res.Body)
+		}
+	}
+	// Strings: a value of exactly maxLength visible characters, then one more.
+	for _, c := range []struct {
+		schema, path, field string
+		base                map[string]any
+		char                string
+	}{
+		{"CreateProjectRequest", "/api/v1/projects", "name", map[string]any{}, "n"},
+		{"CreateProjectRequest", "/api/v1/projects", "description", map[string]any{"name": "d"}, "d"},
+		{"CreateOperationRequest", "/api/v1/projects/" + p.ID + "/operations", "kind", map[string]any{}, "k"},
+		{"CreateOperationRequest", "/api/v1/projects/" + p.ID + "/operations", "message", map[string]any{"kind": "import"}, "m"},
+	} {
+		prop := schema(c.schema)[c.field]
+		if prop.MaxLength == nil {
+			t.Errorf("%s.%s declares no maxLength", c.schema, c.field)
+			continue
+		}
+		for _, extra := range []int{0, 1} {
+			body := map[string]any{}
+			for k, v := range c.base {
+				body[k] = v
+			}
+			if _, ok := body["name"]; ok {
+				body["name"] = fmt.Sprintf("d%d-%d", n, extra)
+			}
+			value := strings.Repeat(c.char, *prop.MaxLength+extra)
+			if c.field == "name" {
+				value = fmt.Sprintf("%03d", n) + value[3:]
+			}
+			body[c.field] = value
+			expect(fmt.Sprintf("%s.%s of %d characters (maxLength %d)", c.schema, c.field, *prop.MaxLength+extra, *prop.MaxLength),
+				send(c.path, body), extra == 0, c.field)
+		}
+		if prop.MinLength != nil && *prop.MinLength == 1 {
+			body := map[string]any{}
+			for k, v := range c.base {
+				body[k] = v
+			}
+			body[c.field] = ""
+			expect(c.schema+"."+c.field+" empty (minLength 1)", send(c.path, body), false, c.field)
+		}
+	}
+	if kind := schema("CreateOperationRequest")["kind"]; kind.Pattern == "" {
+		t.Error("CreateOperationRequest.kind declares no pattern")
+	} else {
+		re := regexp.MustCompile(kind.Pattern)
+		for _, k := range []string{"import", "a.b-c_1", "Import", "1abc", "a b", "-x"} {
+			expect("kind "+k+" against "+kind.Pattern, send("/api/v1/projects/"+p.ID+"/operations", map[string]any{"kind": k}), re.MatchString(k), "kind")
+		}
+	}
+	// Numbers: the bounds, then one past each. Percents only rise, so the
+	// upper bound goes last and the lower one is tested on an operation of
+	// its own.
+	percent := schema("ProgressReport")["percent"]
+	if percent.Minimum == nil || percent.Maximum == nil {
+		t.Fatal("ProgressReport.percent declares no minimum or maximum")
+	}
+	lo, hi := int(*percent.Minimum), int(*percent.Maximum)
+	progress := "/api/v1/projects/" + p.ID + "/operations/" + op.ID + "/progress"
+	expect("percent below the minimum", send(progress, map[string]any{"percent": lo - 1}), false, "percent")
+	expect("percent at the minimum", send(progress, map[string]any{"percent": lo}), true, "percent")
+	expect("percent above the maximum", send(progress, map[string]any{"percent": hi + 1}), false, "percent")
+	expect("percent at the maximum", send(progress, map[string]any{"percent": hi}), true, "percent")
 }

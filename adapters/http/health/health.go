@@ -42,8 +42,8 @@ type CheckResult struct {
 	Since     *time.Time `json:"since,omitempty" doc:"Since when the component is in this state"`
 }
 
-// Status is the readiness body.
-type Status struct {
+// Readiness is the readiness body.
+type Readiness struct {
 	Status string                 `json:"status" enum:"ok,unavailable"`
 	Checks map[string]CheckResult `json:"checks"`
 }
@@ -63,15 +63,18 @@ func NewHandler(checks []Check, deadline time.Duration, log *zap.Logger) *Handle
 	return &Handler{checks: sorted, deadline: deadline, log: log}
 }
 
+// Liveness is the liveness body.
+type Liveness struct {
+	Status string `json:"status" example:"ok"`
+}
+
 type liveOutput struct {
-	Body struct {
-		Status string `json:"status" example:"ok"`
-	}
+	Body Liveness
 }
 
 type readyOutput struct {
 	Status int
-	Body   Status
+	Body   Readiness
 }
 
 // Register adds the two probes. They need no authentication.
@@ -115,7 +118,7 @@ func (h *Handler) Register(api huma.API) {
 
 // Ready runs every check concurrently and never waits past the deadline,
 // even when a check ignores its context.
-func (h *Handler) Ready(ctx context.Context) Status {
+func (h *Handler) Ready(ctx context.Context) Readiness {
 	ctx, cancel := context.WithTimeout(ctx, h.deadline)
 	defer cancel()
 	results := make([]CheckResult, len(h.checks))
@@ -128,7 +131,7 @@ func (h *Handler) Ready(ctx context.Context) Status {
 		}()
 	}
 	wg.Wait()
-	st := Status{Status: "ok", Checks: make(map[string]CheckResult, len(h.checks))}
+	st := Readiness{Status: "ok", Checks: make(map[string]CheckResult, len(h.checks))}
 	for i, c := range h.checks {
 		st.Checks[c.Name] = results[i]
 		if c.Required && results[i].Status != "up" {

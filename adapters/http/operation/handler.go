@@ -82,10 +82,7 @@ type (
 	}
 	createOperationInput struct {
 		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
-		Body      struct {
-			Kind    string `json:"kind" doc:"A short lower-case name: a-z, 0-9, '_', '.', '-'; at most 64 characters"`
-			Message string `json:"message,omitempty" doc:"Up to 2000 characters"`
-		}
+		Body      CreateOperationRequest
 	}
 	getOperationInput struct {
 		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
@@ -115,31 +112,46 @@ type (
 		Cursor    string `query:"cursor" doc:"next_cursor of the previous page"`
 	}
 	listOperationsOutput struct {
-		Body struct {
-			Items      []Operation `json:"items" nullable:"false"`
-			NextCursor string      `json:"next_cursor,omitempty"`
-		}
+		Body OperationPage
 	}
 	progressInput struct {
 		ProjectID   string `path:"project_id" format:"uuid" doc:"The project's id"`
 		OperationID string `path:"operation_id" format:"uuid" doc:"The operation's id"`
 		IfMatch     string `header:"If-Match" doc:"Apply only if the operation's ETag is one of these (or * for any); otherwise 412"`
-		Body        struct {
-			Percent int     `json:"percent" doc:"0 to 100; never lower than the last report"`
-			Message *string `json:"message,omitempty" doc:"What is happening now; unchanged when absent"`
-			Status  string  `json:"status,omitempty" enum:"running,succeeded,failed,cancelled" doc:"The new status; a pending operation starts running on its first report"`
-			Result  any     `json:"result,omitempty" doc:"What a succeeded operation produced (any JSON, up to 64 KiB)"`
-			Error   string  `json:"error,omitempty" doc:"Why a failed operation failed"`
-		}
+		Body        ProgressReport
 	}
 	ticketOutput struct {
-		Body struct {
-			Ticket    string    `json:"ticket" doc:"Pass as the ticket query parameter of the stream URL; single use"`
-			ExpiresAt time.Time `json:"expires_at"`
-			URL       string    `json:"url" doc:"The stream URL with the ticket"`
-		}
+		Body StreamTicket
 	}
 )
+
+// CreateOperationRequest is the body that starts an operation.
+type CreateOperationRequest struct {
+	Kind    string `json:"kind" minLength:"1" maxLength:"64" pattern:"^[a-z][a-z0-9_.-]*$" doc:"A short lower-case name: a letter, then a-z, 0-9, '_', '.', '-'; at most 64 characters"`
+	Message string `json:"message,omitempty" maxLength:"2000" doc:"Up to 2000 characters"`
+}
+
+// OperationPage is one page of a project's operations.
+type OperationPage struct {
+	Items      []Operation `json:"items" nullable:"false"`
+	NextCursor string      `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
+}
+
+// ProgressReport is what a worker reports about its operation.
+type ProgressReport struct {
+	Percent int     `json:"percent" minimum:"0" maximum:"100" doc:"0 to 100; never lower than the last report"`
+	Message *string `json:"message,omitempty" maxLength:"2000" doc:"What is happening now; unchanged when absent"`
+	Status  string  `json:"status,omitempty" enum:"running,succeeded,failed,cancelled" doc:"The new status; a pending operation starts running on its first report"`
+	Result  any     `json:"result,omitempty" doc:"What a succeeded operation produced (any JSON, up to 64 KiB)"`
+	Error   string  `json:"error,omitempty" maxLength:"4000" doc:"Why a failed operation failed; up to 4000 characters"`
+}
+
+// StreamTicket opens one event stream once.
+type StreamTicket struct {
+	Ticket    string    `json:"ticket" doc:"Pass as the ticket query parameter of the stream URL; single use"`
+	ExpiresAt time.Time `json:"expires_at"`
+	URL       string    `json:"url" doc:"The stream URL with the ticket"`
+}
 
 // Register adds the operation routes.
 func (h *Handler) Register(api huma.API) {

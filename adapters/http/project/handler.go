@@ -47,10 +47,7 @@ func toResponse(p *project.Project) Project {
 // owns the rules (name length, uniqueness...).
 type (
 	createInput struct {
-		Body struct {
-			Name        string `json:"name" doc:"Trimmed; 1 to 200 characters"`
-			Description string `json:"description,omitempty" doc:"Up to 2000 characters"`
-		}
+		Body CreateProjectRequest
 	}
 	projectOutput struct {
 		// Status is 200, or 304 (no body) for a GET whose If-None-Match matches.
@@ -74,22 +71,34 @@ type (
 	updateInput struct {
 		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
 		IfMatch   string `header:"If-Match" doc:"Change only if the project's ETag is one of these (or * for any); otherwise 412"`
-		Body      struct {
-			Name        *string `json:"name,omitempty" doc:"New name; trimmed, 1 to 200 characters"`
-			Description *string `json:"description,omitempty" doc:"New description; up to 2000 characters"`
-		}
+		Body      UpdateProjectRequest
 	}
 	listInput struct {
 		Limit  int    `query:"limit" default:"20" doc:"Page size, 1 to 100"`
 		Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
 	}
 	listOutput struct {
-		Body struct {
-			Items      []Project `json:"items" nullable:"false"`
-			NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
-		}
+		Body ProjectPage
 	}
 )
+
+// CreateProjectRequest is the body that creates a project.
+type CreateProjectRequest struct {
+	Name        string `json:"name" minLength:"1" maxLength:"200" doc:"Trimmed; 1 to 200 characters, at least one of them visible"`
+	Description string `json:"description,omitempty" maxLength:"2000" doc:"Up to 2000 characters"`
+}
+
+// UpdateProjectRequest changes a project; an absent or null field is left as it is.
+type UpdateProjectRequest struct {
+	Name        *string `json:"name,omitempty" minLength:"1" maxLength:"200" nullable:"true" doc:"New name; trimmed, 1 to 200 characters; null or absent leaves it unchanged"`
+	Description *string `json:"description,omitempty" maxLength:"2000" nullable:"true" doc:"New description; up to 2000 characters; null or absent leaves it unchanged"`
+}
+
+// ProjectPage is one page of the caller's projects.
+type ProjectPage struct {
+	Items      []Project `json:"items" nullable:"false"`
+	NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
+}
 
 // Register adds the project routes.
 func (h *Handler) Register(api huma.API) {
