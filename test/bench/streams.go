@@ -395,7 +395,7 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 		if err != nil {
 			return nil, err
 		}
-		p50, p99, missing, err := fanOutOnce(ctx, a, f.streams.addr, pid, oid, n, events)
+		p50, p99, missing, err := fanOutOnce(ctx, a, []string{f.streams.addr}, pid, oid, n, events)
 		if err != nil {
 			return nil, err
 		}
@@ -414,16 +414,27 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 	return res, nil
 }
 
-// fanOutOnce opens n streams of one operation on streamAddr and sends
+// fanOutOnce opens n streams of one operation, spread over streamAddrs, and sends
 // events reports through a, spaced at least 100 ms and each only after
 // the previous one reached every stream (or 5 s passed). It returns the
 // percentiles of every (stream, event) delivery and how many never came.
-func fanOutOnce(ctx context.Context, a *api, streamAddr, pid, oid string, n, events int) (p50, p99 time.Duration, missing int, err error) {
+func fanOutOnce(ctx context.Context, a *api, streamAddrs []string, pid, oid string, n, events int) (p50, p99 time.Duration, missing int, err error) {
 	const warmup = 2
 	total := warmup + events
-	conns, err := openMany(ctx, streamAddr, a.token, n, 16, 16<<10, func(int) string { return eventsPath(pid, oid) })
-	if err != nil {
-		return 0, 0, 0, err
+	var conns []*rawStream
+	for j, addr := range streamAddrs {
+		share := n / len(streamAddrs)
+		if j < n%len(streamAddrs) {
+			share++
+		}
+		c, err := openMany(ctx, addr, a.token, share, 16, 16<<10, func(int) string { return eventsPath(pid, oid) })
+		if err != nil {
+			for _, s := range conns {
+				s.close()
+			}
+			return 0, 0, 0, err
+		}
+		conns = append(conns, c...)
 	}
 	recv := make([][]time.Time, n)
 	delivered := make([]atomic.Int64, total)

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -27,7 +26,7 @@ type PgBouncer struct {
 // poolSize server connections per database and stops it when the test
 // ends. pgbouncer refuses to run as root, so as root it runs as the
 // postgres user, from a directory that user can read.
-func StartPgBouncer(t testing.TB, poolSize int) *PgBouncer {
+func StartPgBouncer(t TB, poolSize int) *PgBouncer {
 	t.Helper()
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
@@ -38,21 +37,21 @@ func StartPgBouncer(t testing.TB, poolSize int) *PgBouncer {
 	}
 	admin, err := url.Parse(PostgresAdminURL())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	dir, err := os.MkdirTemp("", "pgbouncer-")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o777); err != nil { //nolint:gosec // pgbouncer runs as another user and writes its pid and log here
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	user := admin.User.Username()
 	conf := fmt.Sprintf(`[databases]
@@ -74,7 +73,7 @@ logfile = %s/pgbouncer.log
 `, admin.Hostname(), admin.Port(), user, port, dir, poolSize, dir, dir)
 	for name, data := range map[string]string{"pgbouncer.ini": conf, "users.txt": fmt.Sprintf("%q \"\"\n", user)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil { //nolint:gosec // read by pgbouncer's user
-			t.Fatal(err)
+			t.Fatalf("%v", err)
 		}
 	}
 	args := []string{"-d", filepath.Join(dir, "pgbouncer.ini")}
@@ -85,7 +84,7 @@ logfile = %s/pgbouncer.log
 	defer cancel()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	defer func() { _ = root.Close() }()
 	if out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil { //nolint:gosec // Debian's pgbouncer with a configuration this helper wrote
@@ -120,11 +119,11 @@ logfile = %s/pgbouncer.log
 func (b *PgBouncer) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
 
 // URL is dbURL (a database of the test PostgreSQL) reached through the pooler.
-func (b *PgBouncer) URL(t testing.TB, dbURL string) string {
+func (b *PgBouncer) URL(t TB, dbURL string) string {
 	t.Helper()
 	u, err := url.Parse(dbURL)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	u.Host = b.Addr()
 	return u.String()
