@@ -129,6 +129,7 @@ func newAPI(in apiIn) huma.API {
 	}
 	middleware.DeclareIdempotency(api)
 	in.Limits.Declare(api)
+	httpkit.DeclareCommonProblems(api)
 	middleware.AnswerHEAD(in.Engine)
 	return api
 }

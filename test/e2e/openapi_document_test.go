@@ -229,3 +229,54 @@ func TestTheServerAgreesWithTheSchemasLimits(t *testing.T) {
 	expect("percent above the maximum", send(progress, map[string]any{"percent": hi + 1}), false, "percent")
 	expect("percent at the maximum", send(progress, map[string]any{"percent": hi}), true, "percent")
 }
+
+// TestEveryProblemResponseIsDeclaredWithItsOwnExample: the statuses every
+// route under /api can answer are declared (503 with Retry-After; 413 and
+// 415 where a body is taken), and each problem response shows an example
+// of that problem, not one example for all.
+func TestEveryProblemResponseIsDeclaredWithItsOwnExample(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody any `json:"requestBody"`
+			Responses   map[string]struct {
+				Headers map[string]any `json:"headers"`
+				Content map[string]struct {
+					Example map[string]any `json:"example"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(servedDocument(t), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			want := []string{}
+			if strings.HasPrefix(path, "/api/") {
+				want = append(want, "503")
+			}
+			if op.RequestBody != nil {
+				want = append(want, "413", "415")
+			}
+			for _, code := range want {
+				if _, ok := op.Responses[code]; !ok {
+					t.Errorf("%s %s does not declare %s", method, path, code)
+				}
+			}
+			if res, ok := op.Responses["503"]; ok && strings.HasPrefix(path, "/api/") {
+				if _, ok := res.Headers["Retry-After"]; !ok {
+					t.Errorf("%s %s: 503 without Retry-After", method, path)
+				}
+			}
+			for code, res := range op.Responses {
+				mt, ok := res.Content["application/problem+json"]
+				if !ok {
+					continue
+				}
+				if got := fmt.Sprint(mt.Example["status"]); got != code || !strings.HasPrefix(fmt.Sprint(mt.Example["type"]), "/problems/") {
+					t.Errorf("%s %s %s: example %v", method, path, code, mt.Example)
+				}
+			}
+		}
+	}
+}
