@@ -32,20 +32,20 @@ browser: ## install Chromium (Debian package) for the browser test when it is mi
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 # The OpenAPI linters the document must satisfy with no error and no
-# warning (test/e2e/openapi_document_test.go runs them), pinned and kept in
-# a folder git ignores.
+# warning (test/e2e/openapi_document_test.go), and the TypeScript client
+# generator and compiler (test/e2e/clients_test.go), pinned and kept in a
+# folder git ignores.
 OPENAPI_TOOLS := .tools/openapi-lint
-REDOCLY_VERSION := 2.77.0
-SPECTRAL_VERSION := 6.16.3
-OPENAPI_TOOLS_STAMP := $(OPENAPI_TOOLS)/.installed-redocly-$(REDOCLY_VERSION)-spectral-$(SPECTRAL_VERSION)
+OPENAPI_NPM := @redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3 openapi-typescript@7.13.0 openapi-fetch@0.17.0 typescript@5.9.3 @types/node@20.19.43
+OPENAPI_TOOLS_STAMP := $(OPENAPI_TOOLS)/.installed-$(shell echo '$(OPENAPI_NPM)' | cksum | cut -d' ' -f1)
 
-openapi-tools: $(OPENAPI_TOOLS_STAMP) ## install the pinned OpenAPI linters (npm: @redocly/cli, @stoplight/spectral-cli)
+openapi-tools: $(OPENAPI_TOOLS_STAMP) ## install the pinned OpenAPI linters and TypeScript client tools (npm)
 
 $(OPENAPI_TOOLS_STAMP):
-	@echo "installing the OpenAPI linters into $(OPENAPI_TOOLS) (npm)"
+	@echo "installing the OpenAPI linters and client tools into $(OPENAPI_TOOLS) (npm)"
 	mkdir -p $(OPENAPI_TOOLS)
 	cd $(OPENAPI_TOOLS) && echo '{"private": true}' > package.json && \
-	  npm install --no-audit --no-fund --loglevel=error --save-exact @redocly/cli@$(REDOCLY_VERSION) @stoplight/spectral-cli@$(SPECTRAL_VERSION)
+	  npm install --no-audit --no-fund --loglevel=error --save-exact $(OPENAPI_NPM)
 	touch $@
 
 openapi: ## write api/openapi.json, the document the server serves (a test fails when they differ)
