@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser
+.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser redis-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ run: build ## build and start the API on the embedded default (SQLite, no servic
 build: ## build bin/api
 	$(GO) build -o $(BIN) ./cmd/api
 
-test: vet browser ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
+test: vet browser redis-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
@@ -29,6 +29,15 @@ browser: ## install Chromium (Debian package) for the browser test when it is mi
 	  echo "installing Chromium for the browser EventSource test (apt-get install chromium)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+redis-tools: ## install redis-cli (Debian redis-tools) for the Redis Cluster test when it is missing
+	@command -v redis-cli >/dev/null || { \
+	  echo "installing redis-cli for the Redis Cluster test (apt-get install redis-tools)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-tools; }
+# The Sentinel test runs redis-server FILE --sentinel (Debian's redis-sentinel
+# is the same binary), so the redis-sentinel package, whose install starts a
+# system sentinel on 26379, is not needed.
 
 test-short: ## unit tests only (no services)
 	$(GO) test -count=1 ./domain/... ./application/... ./adapters/...

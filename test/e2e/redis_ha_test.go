@@ -99,7 +99,7 @@ func TestSentinelFailover(t *testing.T) {
 				failedOver := false
 				for i := 0; i < 3000; i++ {
 					msg := fmt.Sprintf("%04d", i)
-					if res := report(t, one, alice, p.ID, op.ID, map[string]any{"percent": i%100, "message": msg}); res.Status != http.StatusOK {
+					if res := report(t, one, alice, p.ID, op.ID, map[string]any{"percent": i % 100, "message": msg}); res.Status != http.StatusOK {
 						t.Errorf("report %d during the failover: %d %s", i, res.Status, res.Body)
 						return
 					}
