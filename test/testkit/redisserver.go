@@ -93,7 +93,8 @@ func (s *RedisServer) Start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	args := append(append([]string{}, s.args...), "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", s.pidFile)
+		"--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", s.pidFile,
+		"--dir", filepath.Dir(s.pidFile)) // a replica's full sync writes an RDB file there
 	out, err := exec.CommandContext(ctx, "redis-server", args...).CombinedOutput() //nolint:gosec // ports this helper picked and files in the test's own directory
 	if err != nil {
 		s.t.Fatalf("redis-server: %v: %s", err, out)
