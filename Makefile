@@ -6,7 +6,7 @@ BIN   := bin/api
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools
+.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ build: ## build bin/api
 	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
 	$(GO) build -o $(BIN) ./cmd/api
 
-test: vet browser pgbouncer openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
+test: vet browser pgbouncer redis-tools openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
@@ -58,6 +58,15 @@ pgbouncer: ## install PgBouncer (Debian package) for the pooler test when it is 
 	  echo "installing PgBouncer for the pooler test (apt-get install pgbouncer)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pgbouncer; }
+
+# The Sentinel test runs redis-server FILE --sentinel (Debian's redis-sentinel
+# is the same binary), so the redis-sentinel package, whose install starts a
+# system sentinel on 26379, is not needed.
+redis-tools: ## install redis-cli (Debian redis-tools) for the Redis Cluster test when it is missing
+	@command -v redis-cli >/dev/null || { \
+	  echo "installing redis-cli for the Redis Cluster test (apt-get install redis-tools)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-tools; }
 
 test-short: ## unit tests only (no services)
 	$(GO) test -count=1 ./domain/... ./application/... ./adapters/...

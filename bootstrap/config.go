@@ -17,6 +17,7 @@ import (
 
 	"github.com/scoped-api/foundation/adapters/auth"
 	"github.com/scoped-api/foundation/adapters/postgres"
+	redisadapter "github.com/scoped-api/foundation/adapters/redis"
 )
 
 // Environments the service knows.
@@ -115,11 +116,22 @@ type CORSConfig struct {
 // RedisConfig is the Redis that carries events between instances. Empty
 // URL keeps events in-process: one instance only.
 type RedisConfig struct {
+	// Mode says how URL is read: single, sentinel or cluster (go-redis's
+	// URL forms for a plain, a failover and a cluster client).
+	Mode           string        `env:"REDIS_MODE" envDefault:"single"`
 	URL            string        `env:"REDIS_URL"`
 	KeyPrefix      string        `env:"REDIS_KEY_PREFIX"`
 	PoolSize       int           `env:"REDIS_POOL_SIZE" envDefault:"20"`
 	ConnectTimeout time.Duration `env:"REDIS_CONNECT_TIMEOUT" envDefault:"5s"`
 	CommandTimeout time.Duration `env:"REDIS_COMMAND_TIMEOUT" envDefault:"1s"`
+}
+
+// redisURLForms is what REDIS_URL looks like in each REDIS_MODE, for
+// error messages.
+var redisURLForms = map[string]string{
+	redisadapter.ModeSingle:   "redis://[user:password@]host:port[/db]",
+	redisadapter.ModeSentinel: "redis://[sentinel-user:sentinel-password@]sentinel:26379[/db]?master_name=NAME[&addr=sentinel2:26379...][&password=...]",
+	redisadapter.ModeCluster:  "redis://[user:password@]node:6379[?addr=node2:6379...]",
 }
 
 // StreamConfig shapes the Server-Sent Event streams and the relay behind them.
@@ -308,9 +320,19 @@ func (c *Config) validate() []error {
 			bad("CORS_ALLOWED_ORIGINS entry %q must be an origin such as https://app.example.com", o)
 		}
 	}
+	switch c.Redis.Mode {
+	case redisadapter.ModeSingle, redisadapter.ModeSentinel, redisadapter.ModeCluster:
+	default:
+		bad("REDIS_MODE must be single, sentinel or cluster, not %q", c.Redis.Mode)
+	}
+	if c.Redis.URL == "" && c.Redis.Mode != redisadapter.ModeSingle {
+		bad("REDIS_MODE=%s needs REDIS_URL", c.Redis.Mode)
+	}
 	if c.Redis.URL != "" {
 		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			bad("REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://), not %q", RedactURL(c.Redis.URL))
+			bad("REDIS_URL must be %s (or rediss://), not %q", redisURLForms[c.Redis.Mode], RedactURL(c.Redis.URL))
+		} else if err := redisadapter.ValidateURL(c.Redis.Mode, c.Redis.URL); err != nil {
+			bad("REDIS_URL (REDIS_MODE=%s) must be %s: %v", c.Redis.Mode, redisURLForms[c.Redis.Mode], err)
 		}
 	}
 	if c.Redis.PoolSize < 1 {

@@ -121,6 +121,57 @@ func TestStreamAndRedisSettingsAreValidated(t *testing.T) {
 	}
 }
 
+func TestRedisModes(t *testing.T) {
+	for _, c := range []struct{ mode, url string }{
+		{"", "redis://127.0.0.1:6379/0"},
+		{"single", "rediss://u:p@cache:6380"},
+		{"sentinel", "redis://:sentpw@s1:26379/0?master_name=mymaster&addr=s2:26379&password=primarypw"},
+		{"sentinel", "redis://s1:26379?master_name=mymaster"},
+		{"cluster", "redis://u:p@n1:7000?addr=n2:7001&addr=n3:7002"},
+	} {
+		env := map[string]string{"REDIS_URL": c.url}
+		if c.mode != "" {
+			env["REDIS_MODE"] = c.mode
+		}
+		cfg, err := LoadConfig(env)
+		if err != nil {
+			t.Errorf("%s %s: %v", c.mode, RedactURL(c.url), err)
+			continue
+		}
+		if want := map[string]string{"": "single"}[c.mode]; want != "" && cfg.Redis.Mode != want {
+			t.Errorf("default mode = %q", cfg.Redis.Mode)
+		}
+	}
+	for name, c := range map[string]struct{ mode, url, want string }{
+		"unknown mode":          {"ring", "redis://127.0.0.1:6379", "REDIS_MODE must be single, sentinel or cluster"},
+		"mode without url":      {"sentinel", "", "REDIS_MODE=sentinel needs REDIS_URL"},
+		"no master name":        {"sentinel", "redis://:hunter2@s1:26379", "master_name"},
+		"sentinel bad addr":     {"sentinel", "redis://s1:26379?master_name=m&password=hunter2&addr=s2", "addr"},
+		"sentinel other scheme": {"sentinel", "redis-sentinel://:hunter2@s1:26379?master_name=m", "REDIS_URL must be redis://[sentinel-user"},
+		"cluster unknown param": {"cluster", "redis://u:hunter2@n1:7000?colour=red", "colour"},
+		"cluster bad db":        {"cluster", "redis://u:hunter2@n1:7000?addr=:x", "addr"},
+	} {
+		env := map[string]string{"REDIS_MODE": c.mode}
+		if c.url != "" {
+			env["REDIS_URL"] = c.url
+		}
+		_, err := LoadConfig(env)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: the error does not say %q:\n%v", name, c.want, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error shows the password:\n%v", name, err)
+		}
+	}
+	if got := RedactURL("redis://:sentpw@s1:26379?master_name=m&password=primarypw"); strings.Contains(got, "sentpw") || strings.Contains(got, "primarypw") {
+		t.Errorf("RedactURL shows a Sentinel URL's passwords: %s", got)
+	}
+}
+
 func TestRequestTimeoutMustEndBeforeTheWriteTimeout(t *testing.T) {
 	cfg, err := LoadConfig(map[string]string{})
 	if err != nil {

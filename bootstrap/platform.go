@@ -114,11 +114,16 @@ func databaseCheck(db *postgres.DB) health.Check {
 	return health.Check{Name: "database", Required: true, Timeout: defaultCheckTimeout, Probe: db.Ping}
 }
 
-// RedactURL hides a URL's password so it can be logged.
+// RedactURL hides a URL's password so it can be logged, including the
+// password query parameter of a Sentinel URL (the primary's password).
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

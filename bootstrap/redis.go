@@ -15,7 +15,7 @@ import (
 
 // Redis is the configured Redis client; Client is nil when REDIS_URL is
 // empty and events stay in the process (one instance only).
-type Redis struct{ Client *redis.Client }
+type Redis struct{ Client redis.UniversalClient }
 
 // RedisModule connects to REDIS_URL when it is set: the start fails with a
 // clear message when Redis does not answer (a configured Redis is never
@@ -37,7 +37,7 @@ func NewRedis(lc fx.Lifecycle, cfg Config, log *zap.Logger, tel *observability.T
 		return Redis{}, nil
 	}
 	client, err := redisadapter.Open(cfg.Redis.URL, redisadapter.Settings{
-		PoolSize: cfg.Redis.PoolSize, ConnectTimeout: cfg.Redis.ConnectTimeout, CommandTimeout: cfg.Redis.CommandTimeout,
+		Mode: cfg.Redis.Mode, PoolSize: cfg.Redis.PoolSize, ConnectTimeout: cfg.Redis.ConnectTimeout, CommandTimeout: cfg.Redis.CommandTimeout,
 	})
 	if err != nil {
 		return Redis{}, fmt.Errorf("REDIS_URL: %w", err)
@@ -50,9 +50,9 @@ func NewRedis(lc fx.Lifecycle, cfg Config, log *zap.Logger, tel *observability.T
 			ctx, cancel := context.WithTimeout(ctx, cfg.Redis.ConnectTimeout)
 			defer cancel()
 			if err := client.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("redis %s is unreachable (is it running? check REDIS_URL): %w", RedactURL(cfg.Redis.URL), err)
+				return fmt.Errorf("redis %s (REDIS_MODE=%s) is unreachable (is it running? check REDIS_URL and REDIS_MODE): %w", RedactURL(cfg.Redis.URL), cfg.Redis.Mode, err)
 			}
-			log.Info("redis connected", zap.String("url", RedactURL(cfg.Redis.URL)))
+			log.Info("redis connected", zap.String("mode", cfg.Redis.Mode), zap.String("url", RedactURL(cfg.Redis.URL)))
 			return nil
 		},
 		OnStop: func(context.Context) error { return client.Close() },

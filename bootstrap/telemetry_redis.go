@@ -18,7 +18,7 @@ import (
 // connections by state (db_client_connections_usage{state="idle|used"},
 // whose sum is the total). The metric callbacks are unregistered when the
 // telemetry stops. Call it once per client, before the client is used.
-func InstrumentRedis(client *redis.Client, tel *observability.Telemetry) error {
+func InstrumentRedis(client redis.UniversalClient, tel *observability.Telemetry) error {
 	if tel.Tracing() {
 		if err := redisotel.InstrumentTracing(client,
 			redisotel.WithTracerProvider(tel.TracerProvider()),

@@ -346,7 +346,7 @@ func newRedisClient(t *testing.T, configure ...func(*redis.Options)) *redis.Clie
 		if err != nil {
 			t.Fatal(err)
 		}
-		client = c
+		client = c.(*redis.Client) // single mode
 	} else {
 		opt, err := redis.ParseURL(testkit.RedisURL())
 		if err != nil {

@@ -22,26 +22,64 @@ type RedisServer struct {
 	port    int
 	pidFile string
 	pid     int
+	// args are what follows redis-server on its command line, before the
+	// port, pid file and daemon flags; nil is a plain server.
+	args []string
 }
 
 // StartRedisServer starts a private redis-server (no persistence) and
 // stops it when the test ends.
 func StartRedisServer(t testing.TB) *RedisServer {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is not installed (apt-get install redis-server): %v", err)
-	}
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	s := &RedisServer{t: t, port: port, pidFile: filepath.Join(t.TempDir(), "redis.pid")}
+	return startRedis(t, freePort(t, false), nil)
+}
+
+func startRedis(t testing.TB, port int, args []string) *RedisServer {
+	t.Helper()
+	requireBinary(t, "redis-server", "redis-server")
+	s := &RedisServer{t: t, port: port, pidFile: filepath.Join(t.TempDir(), "redis.pid"), args: args}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
+
+func requireBinary(t testing.TB, name, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed (apt-get install %s): %v", name, pkg, err)
+	}
+}
+
+// freePort picks a free loopback port; withBus also wants port+10000
+// free, the port a cluster node's bus listens on.
+func freePort(t testing.TB, withBus bool) int {
+	t.Helper()
+	for range 100 {
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		if !withBus {
+			return port
+		}
+		if port+10000 > 65535 {
+			continue
+		}
+		bus, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
+		if err != nil {
+			continue
+		}
+		_ = bus.Close()
+		return port
+	}
+	t.Fatal("no free port pair for a cluster node")
+	return 0
+}
+
+// Port is the server's port.
+func (s *RedisServer) Port() int { return s.port }
 
 // URL is the server's redis:// URL.
 func (s *RedisServer) URL() string { return "redis://" + s.Addr() + "/0" }
@@ -54,11 +92,19 @@ func (s *RedisServer) Start() {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", //nolint:gosec // a port this helper picked and a file in the test's own directory
-		"--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", s.pidFile).CombinedOutput()
+	args := append(append([]string{}, s.args...), "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", s.pidFile,
+		"--dir", filepath.Dir(s.pidFile)) // a replica's full sync writes an RDB file there
+	out, err := exec.CommandContext(ctx, "redis-server", args...).CombinedOutput() //nolint:gosec // ports this helper picked and files in the test's own directory
 	if err != nil {
 		s.t.Fatalf("redis-server: %v: %s", err, out)
 	}
+	s.waitAndReadPID(ctx)
+}
+
+// waitAndReadPID waits until the server answers PING and reads its pid.
+func (s *RedisServer) waitAndReadPID(ctx context.Context) {
+	s.t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: time.Second})
 	defer func() { _ = c.Close() }()
 	if !Eventually(10*time.Second, func() bool {

@@ -25,7 +25,7 @@ import (
 // watch one project; a subscriber listens to the operation channels only,
 // with one pattern, so it receives each event once.
 type Bus struct {
-	client  *redis.Client
+	client  redis.UniversalClient
 	prefix  string
 	pattern string
 	log     *zap.Logger
@@ -43,7 +43,7 @@ const (
 // NewBus returns a bus whose channels all start with keyPrefix, which
 // separates deployments sharing one Redis. The prefix may contain glob
 // metacharacters: they are escaped in the subscription pattern.
-func NewBus(client *redis.Client, keyPrefix string, log *zap.Logger) *Bus {
+func NewBus(client redis.UniversalClient, keyPrefix string, log *zap.Logger) *Bus {
 	if log == nil {
 		log = zap.NewNop()
 	}

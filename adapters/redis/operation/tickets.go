@@ -20,14 +20,14 @@ import (
 // {prefix}stream-ticket:{sha256 of the code}, that expires with the
 // ticket. Redis never sees the code itself.
 type TicketStore struct {
-	client *redis.Client
+	client redis.UniversalClient
 	prefix string
 }
 
 var _ ports.TicketStore = (*TicketStore)(nil)
 
 // NewTicketStore returns a store whose keys all start with keyPrefix.
-func NewTicketStore(client *redis.Client, keyPrefix string) *TicketStore {
+func NewTicketStore(client redis.UniversalClient, keyPrefix string) *TicketStore {
 	return &TicketStore{client: client, prefix: keyPrefix}
 }
 

@@ -47,9 +47,9 @@ type Limiter struct {
 
 // New builds a limiter on client whose keys start with keyPrefix (then
 // redis_rate's own "rate:"); each call waits at most timeout.
-func New(client *redis.Client, keyPrefix string, timeout time.Duration, log *zap.Logger) *Limiter {
+func New(client redis.UniversalClient, keyPrefix string, timeout time.Duration, log *zap.Logger) *Limiter {
 	return &Limiter{
-		rl:      redis_rate.NewLimiter(prefixed{Client: client, prefix: keyPrefix}),
+		rl:      redis_rate.NewLimiter(prefixed{UniversalClient: client, prefix: keyPrefix}),
 		timeout: timeout,
 		log:     log,
 		now:     time.Now,
@@ -155,7 +155,7 @@ func (l *Limiter) Outage() (time.Time, error) {
 // prefixed puts the deployment's key prefix in front of every key
 // redis_rate uses, as the other Redis adapters do.
 type prefixed struct {
-	*redis.Client
+	redis.UniversalClient
 	prefix string
 }
 
@@ -168,21 +168,21 @@ func (c prefixed) keys(keys []string) []string {
 }
 
 func (c prefixed) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return c.Client.Eval(ctx, script, c.keys(keys), args...)
+	return c.UniversalClient.Eval(ctx, script, c.keys(keys), args...)
 }
 
 func (c prefixed) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return c.Client.EvalSha(ctx, sha1, c.keys(keys), args...)
+	return c.UniversalClient.EvalSha(ctx, sha1, c.keys(keys), args...)
 }
 
 func (c prefixed) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return c.Client.EvalRO(ctx, script, c.keys(keys), args...)
+	return c.UniversalClient.EvalRO(ctx, script, c.keys(keys), args...)
 }
 
 func (c prefixed) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return c.Client.EvalShaRO(ctx, sha1, c.keys(keys), args...)
+	return c.UniversalClient.EvalShaRO(ctx, sha1, c.keys(keys), args...)
 }
 
 func (c prefixed) Del(ctx context.Context, keys ...string) *redis.IntCmd {
-	return c.Client.Del(ctx, c.keys(keys)...)
+	return c.UniversalClient.Del(ctx, c.keys(keys)...)
 }
