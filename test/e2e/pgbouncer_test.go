@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,4 +213,85 @@ func hammer(t *testing.T, urls []string, n int) (failed []string) {
 	}
 	wg.Wait()
 	return failed
+}
+
+// TestBehindPgBouncerAKilledInstancesEventsReachTheStreams: an instance
+// accepts reports while it cannot reach Redis (they wait in the database)
+// and is then killed (SIGKILL, no shutdown). The other instance's relay
+// publishes them: the stream on it gets each once, in order, without the
+// killed instance ever coming back.
+func TestBehindPgBouncerAKilledInstancesEventsReachTheStreams(t *testing.T) {
+	pooled, _ := behindPgBouncer(t)
+	prefix := testkit.RandomName("e2e_") + ":"
+	survivor := testkit.StartApp(t, operationsEnv(t, pooled, prefix))
+
+	bin := filepath.Join(t.TempDir(), "api")
+	buildAPI(t, bin)
+	proxy := testkit.NewProxy(t, testkit.RedisAddr())
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "HTTP_ADDR=" + addr,
+		"REDIS_URL=redis://" + proxy.Addr() + "/0"}
+	for k, v := range operationsEnv(t, pooled, prefix) {
+		if k != "HTTP_ADDR" && k != "REDIS_URL" {
+			env = append(env, k+"="+v)
+		}
+	}
+	victim := exec.CommandContext(context.Background(), bin, "serve") //nolint:gosec // the binary this test built
+	victim.Env = env
+	var logs bytes.Buffer
+	victim.Stdout, victim.Stderr = &logs, &logs
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = victim.Process.Kill(); _ = victim.Wait() })
+	base := "http://" + addr
+	if !testkit.Eventually(30*time.Second, func() bool {
+		res, err := http.Get(base + "/health/ready") //nolint:noctx // a bounded poll
+		if err != nil {
+			return false
+		}
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the instance to kill never became ready:\n%s", logs.String())
+	}
+
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, survivor, alice, "killed instance")
+	op := createOperation(t, survivor, alice, p.ID, "import")
+	s := testkit.OpenSSE(t, survivor.URL+opStreamPath(p.ID, op.ID), alice)
+	last := seq(t, s.Next(t, 5*time.Second))
+
+	proxy.Cut() // the victim's events can reach the database only
+	for i := range 5 {
+		res := testkit.Do(t, "POST", base+"/api/v1/projects/"+p.ID+"/operations/"+op.ID+"/progress", alice,
+			map[string]any{"percent": 10 + i, "message": fmt.Sprintf("from the killed instance %d", i)})
+		if res.Status != http.StatusOK {
+			t.Fatalf("report %d on the instance to kill: %d %s", i, res.Status, res.Body)
+		}
+	}
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = victim.Wait()
+
+	for i := range 5 {
+		ev := s.Next(t, 15*time.Second)
+		if ev.Event == "created" && i == 0 {
+			ev = s.Next(t, 15*time.Second)
+		}
+		e := decodeEvent(t, ev)
+		if e.Operation.Percent != 10+i || seq(t, ev) <= last {
+			t.Fatalf("event %d after the kill: %s %+v after id %d", i, ev.Event, e.Operation, last)
+		}
+		last = seq(t, ev)
+	}
+	if ev, ok := s.TryNext(500 * time.Millisecond); ok {
+		t.Fatalf("an event came twice: %+v", ev)
+	}
 }

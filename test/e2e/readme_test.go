@@ -80,11 +80,7 @@ func TestTheREADMEsFirstFiveMinutesRunAsWritten(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "bin", "api"), "./cmd/api")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildAPI(t, filepath.Join(dir, "bin", "api"))
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	serve := exec.CommandContext(context.Background(), filepath.Join(dir, "bin", "api"), "serve") //nolint:gosec // the binary this test built
 	serve.Dir, serve.Env = dir, env
@@ -137,5 +133,16 @@ func TestTheREADMEsFirstFiveMinutesRunAsWritten(t *testing.T) {
 			}
 			seen = seen[j+len(want):]
 		}
+	}
+}
+
+// buildAPI builds cmd/api to bin, for tests that run it as a process of
+// its own (to kill it, or to serve as a reader would).
+func buildAPI(t *testing.T, bin string) {
+	t.Helper()
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/api")
+	build.Dir = testkit.ModuleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 }
