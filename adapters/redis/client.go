@@ -37,6 +37,11 @@ type Settings struct {
 	CommandTimeout time.Duration
 }
 
+// apply sets the pool and timeouts on any of go-redis's option types.
+func (s Settings) apply(pool *int, dial, read, write *time.Duration, retries *int) {
+	*pool, *dial, *read, *write, *retries = s.PoolSize, s.ConnectTimeout, s.CommandTimeout, s.CommandTimeout, 1
+}
+
 // Open builds a client for url in s.Mode's form. It never connects:
 // connections are made on first use, so a Redis that is down at start-up
 // shows in readiness, not as a crash.
@@ -53,33 +58,21 @@ func Open(url string, s Settings) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis: invalid URL: %w", withoutURL(err))
 		}
-		opt.PoolSize = s.PoolSize
-		opt.DialTimeout = s.ConnectTimeout
-		opt.ReadTimeout = s.CommandTimeout
-		opt.WriteTimeout = s.CommandTimeout
-		opt.MaxRetries = 1
+		s.apply(&opt.PoolSize, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries)
 		return goredis.NewClient(opt), nil
 	case ModeSentinel:
 		opt, err := parseFailover(url)
 		if err != nil {
 			return nil, err
 		}
-		opt.PoolSize = s.PoolSize
-		opt.DialTimeout = s.ConnectTimeout
-		opt.ReadTimeout = s.CommandTimeout
-		opt.WriteTimeout = s.CommandTimeout
-		opt.MaxRetries = 1
+		s.apply(&opt.PoolSize, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries)
 		return goredis.NewFailoverClient(opt), nil
 	case ModeCluster:
 		opt, err := goredis.ParseClusterURL(url)
 		if err != nil {
 			return nil, fmt.Errorf("redis: invalid cluster URL: %w", withoutURL(err))
 		}
-		opt.PoolSize = s.PoolSize
-		opt.DialTimeout = s.ConnectTimeout
-		opt.ReadTimeout = s.CommandTimeout
-		opt.WriteTimeout = s.CommandTimeout
-		opt.MaxRetries = 1
+		s.apply(&opt.PoolSize, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries)
 		return goredis.NewClusterClient(opt), nil
 	default:
 		return nil, fmt.Errorf("redis: mode must be %s, %s or %s, not %q", ModeSingle, ModeSentinel, ModeCluster, s.Mode)
