@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -272,8 +271,8 @@ func (c *Config) validate() []error {
 		if _, err := postgres.WithQueryExecMode(c.Database.URL, c.Database.QueryExecMode); err != nil {
 			bad("%v", err)
 		}
-	} else if !slices.Contains(postgres.QueryExecModes, c.Database.QueryExecMode) {
-		bad("DB_QUERY_EXEC_MODE must be one of %s, not %q", strings.Join(postgres.QueryExecModes, ", "), c.Database.QueryExecMode)
+	} else if err := postgres.CheckQueryExecMode(c.Database.QueryExecMode); err != nil {
+		bad("%v", err)
 	}
 	if c.Database.MaxOpenConns < 1 {
 		bad("DB_MAX_OPEN_CONNS must be at least 1")

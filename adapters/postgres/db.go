@@ -62,6 +62,14 @@ var QueryExecModes = []string{"cache_statement", "cache_describe", "describe_exe
 // statements per connection, which such a pooler shares among clients.
 const DefaultQueryExecMode = "cache_describe"
 
+// CheckQueryExecMode reports a mode that is not one of QueryExecModes.
+func CheckQueryExecMode(mode string) error {
+	if !slices.Contains(QueryExecModes, mode) {
+		return fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, not %q", strings.Join(QueryExecModes, ", "), mode)
+	}
+	return nil
+}
+
 // WithQueryExecMode returns the PostgreSQL URL with pgx's
 // default_query_exec_mode set to mode. A URL that already names another
 // mode is refused rather than silently overridden.
@@ -69,8 +77,8 @@ func WithQueryExecMode(raw, mode string) (string, error) {
 	if mode == "" {
 		mode = DefaultQueryExecMode
 	}
-	if !slices.Contains(QueryExecModes, mode) {
-		return "", fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, not %q", strings.Join(QueryExecModes, ", "), mode)
+	if err := CheckQueryExecMode(mode); err != nil {
+		return "", err
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -55,24 +55,16 @@ func TestProjectRepositoryVersions(t *testing.T) {
 			t.Run("concurrent conditional updates at one version have one winner", func(t *testing.T) {
 				repo := newRepo(t)
 				p := add(t, repo, newProject(t, alice, "contested", t0))
-				const n = 8
-				var wg sync.WaitGroup
-				errs := make([]error, n)
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						name := fmt.Sprintf("writer %d", i)
-						_, errs[i] = repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
-							if err := kernel.ExpectVersion(0).Check(p.Version()); err != nil {
-								return err
-							}
-							return p.Apply(project.Change{Name: &name}, t0)
-						})
-					}()
-				}
-				wg.Wait()
-				winner := oneWinner(t, errs)
+				winner := oneWinner(t, func(i int) error {
+					name := fmt.Sprintf("writer %d", i)
+					_, err := repo.Update(ctx, grant(alice, p.ID()), func(p *project.Project) error {
+						if err := kernel.ExpectVersion(0).Check(p.Version()); err != nil {
+							return err
+						}
+						return p.Apply(project.Change{Name: &name}, t0)
+					})
+					return err
+				})
 				got, err := repo.Get(ctx, grant(alice, p.ID()))
 				if err != nil || got.Name() != fmt.Sprintf("writer %d", winner) || got.Version() != 1 {
 					t.Fatalf("stored %v at version %v (%v), want writer %d's name at 1", nameOf(got), versionOf(got), err, winner)
@@ -110,23 +102,15 @@ func TestOperationRepositoryVersions(t *testing.T) {
 			t.Run("concurrent conditional reports at one version have one winner", func(t *testing.T) {
 				s := newStore(t)
 				op := addOp(t, s, newOp(t, projectA, "import", t0))
-				const n = 8
-				var wg sync.WaitGroup
-				errs := make([]error, n)
-				for i := range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						_, errs[i] = s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
-							if err := kernel.ExpectVersion(0).Check(o.Version()); err != nil {
-								return err
-							}
-							return o.Apply(operation.Report{Percent: 10 + i}, t0.Add(time.Second))
-						})
-					}()
-				}
-				wg.Wait()
-				winner := oneWinner(t, errs)
+				winner := oneWinner(t, func(i int) error {
+					_, err := s.repo.Update(ctx, in(projectA), op.ID(), func(o *operation.Operation) error {
+						if err := kernel.ExpectVersion(0).Check(o.Version()); err != nil {
+							return err
+						}
+						return o.Apply(operation.Report{Percent: 10 + i}, t0.Add(time.Second))
+					})
+					return err
+				})
 				got, err := s.repo.Get(ctx, in(projectA), op.ID())
 				if err != nil || got.Percent() != 10+winner || got.Version() != 1 {
 					t.Fatalf("stored percent %d at version %d (%v), want %d at 1", got.Percent(), got.Version(), err, 10+winner)
@@ -205,11 +189,21 @@ func expectOperationVersion(t *testing.T, s operationStore, id operation.ID, wan
 	}
 }
 
-// oneWinner checks the errors of writers that raced at one version:
-// exactly one succeeded, every other one got a version mismatch. It
-// returns the winner.
-func oneWinner(t *testing.T, errs []error) int {
+// oneWinner races eight writers, each a conditional write at version 0,
+// and checks that exactly one succeeded and every other one got a version
+// mismatch. It returns the winner.
+func oneWinner(t *testing.T, write func(i int) error) int {
 	t.Helper()
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = write(i)
+		}()
+	}
+	wg.Wait()
 	winner := -1
 	for i, err := range errs {
 		switch {

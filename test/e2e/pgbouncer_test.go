@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -241,25 +239,8 @@ func TestBehindPgBouncerAKilledInstancesEventsReachTheStreams(t *testing.T) {
 			env = append(env, k+"="+v)
 		}
 	}
-	victim := exec.CommandContext(context.Background(), bin, "serve") //nolint:gosec // the binary this test built
-	victim.Env = env
-	var logs bytes.Buffer
-	victim.Stdout, victim.Stderr = &logs, &logs
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = victim.Process.Kill(); _ = victim.Wait() })
 	base := "http://" + addr
-	if !testkit.Eventually(30*time.Second, func() bool {
-		res, err := http.Get(base + "/health/ready") //nolint:noctx // a bounded poll
-		if err != nil {
-			return false
-		}
-		_ = res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}) {
-		t.Fatalf("the instance to kill never became ready:\n%s", logs.String())
-	}
+	victim, _ := serveProcess(t, bin, t.TempDir(), env, base)
 
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, survivor, alice, "killed instance")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,24 +83,7 @@ func TestTheREADMEsFirstFiveMinutesRunAsWritten(t *testing.T) {
 	dir := t.TempDir()
 	buildAPI(t, filepath.Join(dir, "bin", "api"))
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	serve := exec.CommandContext(context.Background(), filepath.Join(dir, "bin", "api"), "serve") //nolint:gosec // the binary this test built
-	serve.Dir, serve.Env = dir, env
-	var serveLog bytes.Buffer
-	serve.Stdout, serve.Stderr = &serveLog, &serveLog
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	if !testkit.Eventually(60*time.Second, func() bool {
-		res, err := http.Get("http://127.0.0.1:8000/health/ready") //nolint:noctx // a bounded poll
-		if err != nil {
-			return false
-		}
-		_ = res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}) {
-		t.Fatalf("bin/api serve never became ready:\n%s", serveLog.String())
-	}
+	_, serveLog := serveProcess(t, filepath.Join(dir, "bin", "api"), dir, env, "http://127.0.0.1:8000")
 
 	// One shell for every block, as a reader pastes them; a marker line
 	// after each block splits the output.
@@ -114,7 +98,7 @@ func TestTheREADMEsFirstFiveMinutesRunAsWritten(t *testing.T) {
 	sh.Dir, sh.Env = dir, env
 	out, err := sh.CombinedOutput()
 	if err != nil {
-		t.Fatalf("the README's blocks failed: %v\n%s\nserver:\n%s", err, out, serveLog.String())
+		t.Fatalf("the README's blocks failed: %v\n%s\nserver:\n%s", err, out, serveLog())
 	}
 	rest := string(out)
 	for i, b := range blocks {
@@ -146,3 +130,36 @@ func buildAPI(t *testing.T, bin string) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 }
+
+// serveProcess runs `bin serve` in dir with env as a process of its own,
+// waits until base answers readiness, and kills it when the test ends. It
+// returns the process (to kill it sooner) and its output so far.
+func serveProcess(t *testing.T, bin, dir string, env []string, base string) (*exec.Cmd, func() string) {
+	t.Helper()
+	cmd := exec.CommandContext(context.Background(), bin, "serve") //nolint:gosec // a binary the test built
+	cmd.Dir, cmd.Env = dir, env
+	var mu sync.Mutex
+	var out bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	cmd.Stdout, cmd.Stderr = w, w
+	logs := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if !testkit.Eventually(60*time.Second, func() bool {
+		res, err := http.Get(base + "/health/ready") //nolint:noctx // a bounded poll
+		if err != nil {
+			return false
+		}
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("%s serve never became ready at %s:\n%s", bin, base, logs())
+	}
+	return cmd, logs
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
