@@ -143,6 +143,7 @@ type StreamConfig struct {
 	SubscriberBuffer     int           `env:"SSE_SUBSCRIBER_BUFFER" envDefault:"1024"`
 	WriteTimeout         time.Duration `env:"SSE_WRITE_TIMEOUT" envDefault:"10s"`
 	TicketTTL            time.Duration `env:"SSE_TICKET_TTL" envDefault:"60s"`
+	PassTTL              time.Duration `env:"SSE_PASS_TTL" envDefault:"15m"`
 	RelayInterval        time.Duration `env:"EVENTS_RELAY_INTERVAL" envDefault:"1s"`
 	RelayBatch           int           `env:"EVENTS_RELAY_BATCH" envDefault:"500"`
 	RelayLinger          time.Duration `env:"EVENTS_RELAY_LINGER" envDefault:"0s"`
@@ -251,6 +252,7 @@ func (c *Config) validate() []error {
 		{"SSE_HISTORY_RETENTION", c.Streams.HistoryRetention},
 		{"SSE_WRITE_TIMEOUT", c.Streams.WriteTimeout},
 		{"SSE_TICKET_TTL", c.Streams.TicketTTL},
+		{"SSE_PASS_TTL", c.Streams.PassTTL},
 		{"EVENTS_RELAY_INTERVAL", c.Streams.RelayInterval},
 		{"EVENTS_RELAY_MAX_LAG", c.Streams.RelayMaxLag},
 	} {
@@ -352,6 +354,10 @@ func (c *Config) validate() []error {
 	if c.Streams.RelayMaxLag > 0 && c.Streams.RelayMaxLag <= 2*c.Streams.RelayInterval {
 		// The lag is measured every interval and a step may take half of it.
 		bad("EVENTS_RELAY_MAX_LAG (%v) must be more than twice EVENTS_RELAY_INTERVAL (%v)", c.Streams.RelayMaxLag, c.Streams.RelayInterval)
+	}
+	if c.Streams.PassTTL > 0 && c.Streams.PassTTL <= c.Streams.MaxDuration+c.Streams.Retry {
+		// Each stream a pass opens renews it: it must outlive one stream and the reconnect after it.
+		bad("SSE_PASS_TTL (%v) must be more than SSE_MAX_DURATION + SSE_RETRY (%v)", c.Streams.PassTTL, c.Streams.MaxDuration+c.Streams.Retry)
 	}
 	if c.Streams.RelayBatch < 1 {
 		bad("EVENTS_RELAY_BATCH must be at least 1")

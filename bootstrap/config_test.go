@@ -208,6 +208,23 @@ func TestRelayMaxLagMustLeaveRoomForAMeasurementAndAStep(t *testing.T) {
 	}
 }
 
+func TestStreamPassesMustOutliveAStreamAndItsReconnect(t *testing.T) {
+	cfg, err := LoadConfig(map[string]string{})
+	if err != nil || cfg.Streams.PassTTL != 15*time.Minute {
+		t.Fatalf("default SSE_PASS_TTL: %v, %v", cfg.Streams.PassTTL, err)
+	}
+	_, err = LoadConfig(map[string]string{"SSE_PASS_TTL": "5m", "SSE_MAX_DURATION": "5m", "SSE_RETRY": "2s"})
+	if err == nil || !strings.Contains(err.Error(), "SSE_PASS_TTL (5m0s) must be more than SSE_MAX_DURATION + SSE_RETRY (5m2s)") {
+		t.Fatalf("a pass no longer than a stream: %v", err)
+	}
+	if _, err := LoadConfig(map[string]string{"SSE_PASS_TTL": "0s"}); err == nil || !strings.Contains(err.Error(), "SSE_PASS_TTL must be a positive duration") {
+		t.Fatalf("a zero pass lifetime: %v", err)
+	}
+	if _, err := LoadConfig(map[string]string{"SSE_PASS_TTL": "6m", "SSE_MAX_DURATION": "5m"}); err != nil {
+		t.Fatalf("a pass that outlives a stream and its reconnect: %v", err)
+	}
+}
+
 func TestQueryExecModeIsASettingThatTheURLCannotContradict(t *testing.T) {
 	cfg, err := LoadConfig(map[string]string{"DATABASE_URL": "postgres://db.example/app"})
 	if err != nil || cfg.Database.QueryExecMode != "cache_describe" {

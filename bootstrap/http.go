@@ -18,6 +18,7 @@ import (
 	"github.com/scoped-api/foundation/adapters/http/health"
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 	"github.com/scoped-api/foundation/adapters/http/middleware"
+	"github.com/scoped-api/foundation/adapters/http/sdk"
 	"github.com/scoped-api/foundation/ports/shared"
 )
 
@@ -81,6 +82,7 @@ func newEngine(cfg Config, log *zap.Logger, tel HTTPTelemetry) *gin.Engine {
 	engine.NoRoute(middleware.NotFound)
 	engine.NoMethod(middleware.MethodNotAllowed)
 	docs.Register(engine)
+	sdk.Register(engine)
 	if tel.MetricsOnMain != nil {
 		engine.GET("/metrics", gin.WrapH(tel.MetricsOnMain))
 	}

@@ -160,7 +160,7 @@ type streamsIn struct {
 func newStreams(in streamsIn) *streaming.Streams {
 	return streaming.NewStreams(streaming.Deps{
 		Hub: in.Hub, Repo: in.Repo, Log: in.Log, Tickets: in.Tickets, Trigger: in.Trigger, Clock: in.Clock,
-	}, in.Config.Streams.TicketTTL)
+	}, streaming.Lifetimes{Ticket: in.Config.Streams.TicketTTL, Pass: in.Config.Streams.PassTTL})
 }
 
 func newOperationHandler(cfg Config, svc *appoperation.Service, streams *streaming.Streams) *httpoperation.Handler {

@@ -137,9 +137,12 @@ type Sink interface {
 	Resync()
 }
 
-// Ticket lets a browser's EventSource, which cannot send an Authorization
-// header, open one stream: it is bound to the caller and the stream's
-// scope, short-lived and single-use.
+// Ticket lets a client that cannot send an Authorization header, such as
+// a browser's EventSource, open one stream: it is bound to the caller and
+// the stream's scope and expires no later than the caller's token. A
+// plain ticket is single-use and travels in the query; a pass is
+// reusable until it expires and travels in an HttpOnly cookie, so that
+// EventSource's own reconnects present it again.
 type Ticket struct {
 	Subject   kernel.Subject
 	Project   kernel.ProjectID
@@ -149,6 +152,8 @@ type Ticket struct {
 	// TokenExpiresAt is when the token that asked for the ticket expires:
 	// the stream it opens ends then, as a stream opened with the token would.
 	TokenExpiresAt time.Time
+	// Pass marks a reusable stream pass.
+	Pass bool
 }
 
 // TicketStore keeps tickets until they are redeemed or expire.
@@ -160,6 +165,9 @@ type TicketStore interface {
 	// so a code works once; an unknown, used or expired code is
 	// operation.ErrTicketInvalid.
 	Take(ctx context.Context, code string) (Ticket, error)
+	// Peek returns the ticket saved under code and keeps it; an unknown
+	// or expired code is operation.ErrTicketInvalid.
+	Peek(ctx context.Context, code string) (Ticket, error)
 }
 
 // RelayTrigger is told that accepted events wait in the outbox, so that

@@ -122,6 +122,7 @@ func instructions(ctx context.Context, o options) (res []result, err error) {
 	// Streams that stay open and silent for the whole run.
 	env["SSE_KEEPALIVE"] = "1h"
 	env["SSE_MAX_DURATION"] = "2h"
+	env["SSE_PASS_TTL"] = "3h" // must outlive a stream
 	env["SSE_MAX_STREAMS_PER_SUBJECT"] = strconv.Itoa(sz.streams + 10)
 	ours, err := startCounted(ctx, dir, "api", bin, env, keep) // first: it migrates the schema the bare server uses
 	if err != nil {

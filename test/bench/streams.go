@@ -88,6 +88,7 @@ func childEnv(dbURL, prefix string) map[string]string {
 	env["REDIS_KEY_PREFIX"] = prefix
 	env["SSE_KEEPALIVE"] = "5m"
 	env["SSE_MAX_DURATION"] = "1h"
+	env["SSE_PASS_TTL"] = "2h" // must outlive a stream
 	env["SSE_MAX_STREAMS_PER_SUBJECT"] = "100000"
 	return env
 }

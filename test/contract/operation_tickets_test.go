@@ -62,6 +62,54 @@ var ticketCases = []struct {
 			}
 		}
 	}},
+	{"peek returns the saved pass and keeps it; saving again renews it", func(t *testing.T, store ports.TicketStore) {
+		op := operation.IDFrom(uuid.Must(uuid.NewV7()))
+		code := newCode()
+		want := newTicket(time.Minute, &op)
+		want.Pass = true
+		if err := store.Save(context.Background(), code, want); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err := store.Peek(context.Background(), code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectTicket(t, got, want)
+		}
+		want.ExpiresAt = want.ExpiresAt.Add(time.Hour)
+		if err := store.Save(context.Background(), code, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Peek(context.Background(), code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectTicket(t, got, want)
+		if _, err := store.Peek(context.Background(), newCode()); !errors.Is(err, operation.ErrTicketInvalid) {
+			t.Fatalf("peek of an unknown code = %v, want ErrTicketInvalid", err)
+		}
+	}},
+	{"a peeked ticket lapses when it expires", func(t *testing.T, store ports.TicketStore) {
+		code := newCode()
+		if err := store.Save(context.Background(), code, newTicket(time.Second, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Peek(context.Background(), code); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := store.Peek(context.Background(), code)
+			if errors.Is(err, operation.ErrTicketInvalid) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("peek 10s after a 1s ticket was saved = %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}},
 	{"an unknown code is invalid", func(t *testing.T, store ports.TicketStore) {
 		if _, err := store.Take(context.Background(), newCode()); !errors.Is(err, operation.ErrTicketInvalid) {
 			t.Fatalf("take = %v, want ErrTicketInvalid", err)
@@ -219,7 +267,7 @@ func expectTicket(t *testing.T, got, want ports.Ticket) {
 	sameOp := (got.Operation == nil) == (want.Operation == nil) &&
 		(got.Operation == nil || *got.Operation == *want.Operation)
 	if got.Subject != want.Subject || got.Project != want.Project || !sameOp ||
-		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.TokenExpiresAt.Equal(want.TokenExpiresAt) {
+		!got.ExpiresAt.Equal(want.ExpiresAt) || !got.TokenExpiresAt.Equal(want.TokenExpiresAt) || got.Pass != want.Pass {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

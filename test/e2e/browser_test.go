@@ -57,14 +57,7 @@ type browserPage struct {
 func (p *browserPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/eventsource.html":
-		page, err := os.ReadFile(filepath.Join("testdata", "eventsource.html"))
-		if err != nil {
-			p.t.Errorf("read the page: %v", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(page)
+		serveTestdataPage(p.t, w, "eventsource.html")
 	case r.Method == http.MethodPost && r.URL.Path == "/ticket":
 		q := r.URL.Query()
 		body, status, err := p.issueTicket(r.Context(), q.Get("project"), q.Get("operation"))
@@ -92,6 +85,18 @@ func (p *browserPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveTestdataPage answers with the HTML page testdata/name.
+func serveTestdataPage(t *testing.T, w http.ResponseWriter, name string) {
+	page, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Errorf("read the page: %v", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(page)
 }
 
 // issueTicket asks the API for a ticket to an operation's stream with the

@@ -21,6 +21,11 @@ const BearerAuth = "bearer"
 // EventSource cannot send an Authorization header).
 const TicketAuth = "stream_ticket"
 
+// PassAuth is the name of the security scheme of stream routes that also
+// accept a stream pass cookie, which EventSource presents by itself on
+// every reconnect.
+const PassAuth = "stream_pass"
+
 // TicketParam is the query parameter carrying a stream ticket.
 const TicketParam = "ticket"
 
@@ -111,7 +116,9 @@ func NewAPI(engine *gin.Engine, cfg APIConfig) huma.API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		BearerAuth: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 		TicketAuth: {Type: "apiKey", In: "query", Name: TicketParam,
-			Description: "A single-use stream ticket from POST .../events/tickets, valid about a minute."},
+			Description: "A single-use stream ticket from POST .../events/tickets, valid about a minute (SSE_TICKET_TTL): for clients that fetch a new one for each connection."},
+		PassAuth: {Type: "apiKey", In: "cookie", Name: StreamPassCookie,
+			Description: "A stream pass: the HttpOnly, SameSite=Strict cookie POST .../events/tickets sets, scoped by its Path to that one stream. A browser's EventSource (withCredentials: true across origins) presents it on every reconnect; each stream it opens renews it for SSE_PASS_TTL, never beyond the token it came from."},
 	}
 	// huma caps bodies at 1 MiB and counts a body of exactly the limit as too
 	// large; the body-limit middleware enforces HTTP_MAX_BODY_BYTES, so let

@@ -6,6 +6,8 @@ package httpkit
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +38,11 @@ type Request struct {
 	project    kernel.ProjectID
 	projectErr error
 
+	// tls and header say whether the client reached the API over TLS,
+	// read only when a cookie must say Secure.
+	tls    bool
+	header http.Header
+
 	subject        kernel.Subject
 	tokenExpiresAt time.Time
 	access         kernel.ProjectAccess
@@ -55,6 +62,17 @@ func NewRequest(base *zap.Logger, correlationID, method, path, route, rawProject
 		r.project, r.projectErr = kernel.ParseProjectID(rawProject)
 	}
 	return r
+}
+
+// Over records how the request arrived: over TLS, and its headers.
+func (r *Request) Over(tls bool, header http.Header) { r.tls, r.header = tls, header }
+
+// Secure reports whether the client reached the API over TLS, directly or
+// through a proxy that terminated it (X-Forwarded-Proto: https). A client
+// that claims it falsely only gets cookies its browser will not send
+// over plain HTTP.
+func (r *Request) Secure() bool {
+	return r.tls || strings.EqualFold(r.header.Get("X-Forwarded-Proto"), "https")
 }
 
 // WithRequest attaches r to ctx.

@@ -20,17 +20,20 @@ type TokenVerifier interface {
 	Verify(token string) (kernel.Subject, time.Time, error)
 }
 
-// TicketRedeemer redeems a stream ticket presented on the request path it
-// was issued for, and returns the caller it was issued to and when that
-// caller's token expires.
+// TicketRedeemer redeems a stream ticket, or checks and renews a stream
+// pass, presented on the request path it was issued for, and returns the
+// caller it was issued to and when that caller's token expires (and, for
+// a pass, when the renewed pass expires).
 type TicketRedeemer interface {
 	RedeemTicket(ctx context.Context, code, path string) (kernel.Subject, time.Time, error)
+	PresentPass(ctx context.Context, code, path string) (sub kernel.Subject, tokenExpiresAt, passExpiresAt time.Time, err error)
 }
 
 // Authenticate is a huma middleware and the one writer of the request's
 // caller: operations that declare bearer security need a valid token, or,
-// where they also accept one and no Authorization header is sent, a
-// stream ticket; others pass through untouched.
+// where they also accept them and no Authorization header is sent, a
+// stream ticket in the query or a stream pass cookie; others pass through
+// untouched.
 func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		if !requiresBearer(ctx.Operation()) {
@@ -58,6 +61,12 @@ func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) 
 				}
 				httpkit.RequestOf(ctx.Context()).Authenticated(sub, exp)
 				next(ctx)
+				return
+			}
+			if passes := passCodes(humagin.Unwrap(ctx).Request); len(passes) > 0 {
+				if presentPass(ctx, api, tickets, passes) {
+					next(ctx)
+				}
 				return
 			}
 		}
@@ -104,4 +113,46 @@ func bearerToken(header string) (string, bool) {
 	}
 	token = strings.TrimSpace(token)
 	return token, token != ""
+}
+
+// passCodes are the stream pass cookies the request carries: usually one,
+// the one whose Path is this stream's.
+func passCodes(r *http.Request) []string {
+	var codes []string
+	for _, c := range r.CookiesNamed(httpkit.StreamPassCookie) {
+		if c.Value != "" {
+			codes = append(codes, c.Value)
+		}
+	}
+	return codes
+}
+
+// presentPass authenticates the request with the first of the passes that
+// is valid for this stream and sends the renewed cookie with the answer.
+// When none is, the answer is the problem and deletes the cookie, so the
+// browser stops presenting it.
+func presentPass(ctx huma.Context, api huma.API, tickets TicketRedeemer, codes []string) bool {
+	rec := httpkit.RequestOf(ctx.Context())
+	path := ctx.URL().Path
+	var err error
+	for _, code := range codes {
+		var sub kernel.Subject
+		var tokenExp, passExp time.Time
+		sub, tokenExp, passExp, err = tickets.PresentPass(ctx.Context(), code, path)
+		if err == nil {
+			cookie := httpkit.PassCookie(code, path, passExp, time.Now(), rec.Secure())
+			ctx.AppendHeader("Set-Cookie", cookie.String())
+			rec.Authenticated(sub, tokenExp)
+			return true
+		}
+		if kernel.KindOf(err) != kernel.KindUnauthorized {
+			break // the store is unavailable: the pass may well be valid
+		}
+	}
+	if kernel.KindOf(err) == kernel.KindUnauthorized {
+		cookie := httpkit.RemovedPassCookie(path, rec.Secure())
+		ctx.AppendHeader("Set-Cookie", cookie.String())
+	}
+	httpkit.WriteError(api, ctx, err)
+	return false
 }

@@ -50,6 +50,7 @@ func RequestRecord(base *zap.Logger, timeout time.Duration) gin.HandlerFunc {
 			id = newCorrelationID()
 		}
 		r := httpkit.NewRequest(base, id, c.Request.Method, c.Request.URL.Path, RouteTemplate(c.FullPath()), c.Param(httpkit.ProjectParam))
+		r.Over(c.Request.TLS != nil, c.Request.Header)
 		c.Writer.Header()[correlationKey] = r.CorrelationHeader()
 		ctx, cancel := context.WithTimeout(httpkit.WithRequest(c.Request.Context(), r), timeout)
 		defer cancel()

@@ -108,7 +108,7 @@ type (
 	listOperationsInput struct {
 		ProjectID string `path:"project_id" format:"uuid" doc:"The project's id"`
 		Status    string `query:"status" enum:"pending,running,succeeded,failed,cancelled" doc:"Only operations in this status"`
-		Limit     int    `query:"limit" default:"20" doc:"Page size, 1 to 100"`
+		Limit     int    `query:"limit" default:"20" minimum:"1" maximum:"100" doc:"Page size, 1 to 100"`
 		Cursor    string `query:"cursor" doc:"next_cursor of the previous page"`
 	}
 	listOperationsOutput struct {
@@ -121,7 +121,8 @@ type (
 		Body        ProgressReport
 	}
 	ticketOutput struct {
-		Body StreamTicket
+		SetCookie http.Cookie `header:"Set-Cookie" doc:"The stream pass: stream_pass=<code>; Path=<the stream's path>; Max-Age; HttpOnly; SameSite=Strict; Secure over TLS. EventSource presents it on every reconnect."`
+		Body      StreamTicket
 	}
 )
 
@@ -146,11 +147,14 @@ type ProgressReport struct {
 	Error   string  `json:"error,omitempty" maxLength:"4000" doc:"Why a failed operation failed; up to 4000 characters"`
 }
 
-// StreamTicket opens one event stream once.
+// StreamTicket opens one event stream: once with the ticket in the
+// query, or as often as needed with the pass cookie set alongside it.
 type StreamTicket struct {
-	Ticket    string    `json:"ticket" doc:"Pass as the ticket query parameter of the stream URL; single use"`
-	ExpiresAt time.Time `json:"expires_at"`
-	URL       string    `json:"url" doc:"The stream URL with the ticket"`
+	Ticket        string    `json:"ticket" doc:"Pass as the ticket query parameter of the stream URL; single use"`
+	ExpiresAt     time.Time `json:"expires_at" doc:"When the ticket expires"`
+	URL           string    `json:"url" doc:"The stream URL with the ticket, for clients that reconnect with a new ticket each time"`
+	StreamURL     string    `json:"stream_url" doc:"The stream URL without a ticket: open it with new EventSource(url, {withCredentials: true}) and the stream_pass cookie this response sets authorises it and every reconnect"`
+	PassExpiresAt time.Time `json:"pass_expires_at" doc:"When the pass expires unless a stream it opens renews it (each does, up to SSE_PASS_TTL, never beyond the token)"`
 }
 
 // Register adds the operation routes.
@@ -331,14 +335,18 @@ func (h *Handler) projectTicket(ctx context.Context, _ *projectInput) (*ticketOu
 }
 
 func (h *Handler) ticket(ctx context.Context, access kernel.ProjectAccess, op *operation.ID) (*ticketOutput, error) {
-	code, t, err := h.streams.IssueTicket(ctx, access, op, httpkit.RequestOf(ctx).TokenExpiresAt())
+	rec := httpkit.RequestOf(ctx)
+	issued, err := h.streams.Issue(ctx, access, op, rec.TokenExpiresAt())
 	if err != nil {
 		return nil, httpkit.FromError(ctx, err)
 	}
-	out := &ticketOutput{}
-	out.Body.Ticket = code
-	out.Body.ExpiresAt = t.ExpiresAt
-	out.Body.URL = streamPath(access.Project(), op) + "?" + httpkit.TicketParam + "=" + code
+	path := streamPath(access.Project(), op)
+	out := &ticketOutput{SetCookie: httpkit.PassCookie(issued.PassCode, path, issued.Pass.ExpiresAt, time.Now(), rec.Secure())}
+	out.Body.Ticket = issued.TicketCode
+	out.Body.ExpiresAt = issued.Ticket.ExpiresAt
+	out.Body.URL = path + "?" + httpkit.TicketParam + "=" + issued.TicketCode
+	out.Body.StreamURL = path
+	out.Body.PassExpiresAt = issued.Pass.ExpiresAt
 	return out, nil
 }
 
@@ -354,6 +362,17 @@ func (h *Handler) RedeemTicket(ctx context.Context, code, path string) (kernel.S
 		return kernel.Subject{}, time.Time{}, operation.ErrTicketInvalid
 	}
 	return t.Subject, t.TokenExpiresAt, nil
+}
+
+// PresentPass checks and renews a stream pass presented on path, which
+// must be the stream it was issued for. Cookie paths match by prefix, so
+// a pass also reaches the paths below its stream's: there it is invalid.
+func (h *Handler) PresentPass(ctx context.Context, code, path string) (kernel.Subject, time.Time, time.Time, error) {
+	t, err := h.streams.PresentPass(ctx, code, func(p kernel.ProjectID, op *operation.ID) bool { return streamPath(p, op) == path })
+	if err != nil {
+		return kernel.Subject{}, time.Time{}, time.Time{}, err
+	}
+	return t.Subject, t.TokenExpiresAt, t.ExpiresAt, nil
 }
 
 func operationPath(project kernel.ProjectID, op operation.ID) string {

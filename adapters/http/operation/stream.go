@@ -23,8 +23,8 @@ import (
 type streamInput struct {
 	ProjectID        string `path:"project_id" format:"uuid" doc:"The project's id"`
 	Ticket           string `query:"ticket" doc:"A stream ticket, for clients that cannot send an Authorization header"`
-	LastEventIDQuery string `query:"last_event_id" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
-	LastEventID      string `header:"Last-Event-ID" doc:"Resume after this event id"`
+	LastEventIDQuery string `query:"last_event_id" pattern:"^[0-9]{1,18}$" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
+	LastEventID      string `header:"Last-Event-ID" pattern:"^[0-9]{1,18}$" doc:"Resume after this event id"`
 }
 
 // operationStreamInput repeats streamInput's fields rather than embedding
@@ -33,12 +33,12 @@ type operationStreamInput struct {
 	ProjectID        string `path:"project_id" format:"uuid" doc:"The project's id"`
 	OperationID      string `path:"operation_id" format:"uuid" doc:"The operation's id"`
 	Ticket           string `query:"ticket" doc:"A stream ticket, for clients that cannot send an Authorization header"`
-	LastEventIDQuery string `query:"last_event_id" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
-	LastEventID      string `header:"Last-Event-ID" doc:"Resume after this event id"`
+	LastEventIDQuery string `query:"last_event_id" pattern:"^[0-9]{1,18}$" doc:"Resume after this event id on a first connect (the Last-Event-ID header wins)"`
+	LastEventID      string `header:"Last-Event-ID" pattern:"^[0-9]{1,18}$" doc:"Resume after this event id"`
 }
 
 func (h *Handler) registerStreams(api huma.API, reg func(huma.Operation) huma.Operation) {
-	security := []map[string][]string{{httpkit.BearerAuth: {}}, {httpkit.TicketAuth: {}}}
+	security := []map[string][]string{{httpkit.BearerAuth: {}}, {httpkit.TicketAuth: {}}, {httpkit.PassAuth: {}}}
 	responses := func(what string) map[string]*huma.Response {
 		return map[string]*huma.Response{
 			"200": {Description: "A text/event-stream of " + what + ". The first message of a fresh connect is a snapshot; " +

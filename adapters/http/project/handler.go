@@ -74,7 +74,7 @@ type (
 		Body      UpdateProjectRequest
 	}
 	listInput struct {
-		Limit  int    `query:"limit" default:"20" doc:"Page size, 1 to 100"`
+		Limit  int    `query:"limit" default:"20" minimum:"1" maximum:"100" doc:"Page size, 1 to 100"`
 		Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
 	}
 	listOutput struct {

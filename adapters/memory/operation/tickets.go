@@ -64,3 +64,19 @@ func (s *TicketStore) Take(_ context.Context, code string) (ports.Ticket, error)
 	}
 	return t, nil
 }
+
+// Peek returns the ticket saved under code and keeps it.
+func (s *TicketStore) Peek(_ context.Context, code string) (ports.Ticket, error) {
+	key := sha256.Sum256([]byte(code))
+	s.mu.Lock()
+	t, ok := s.tickets[key]
+	s.mu.Unlock()
+	if !ok || !time.Now().Before(t.ExpiresAt) {
+		return ports.Ticket{}, operation.ErrTicketInvalid
+	}
+	if t.Operation != nil {
+		id := *t.Operation
+		t.Operation = &id
+	}
+	return t, nil
+}

@@ -43,6 +43,7 @@ type wireTicket struct {
 	Operation      string    `json:"operation"`
 	ExpiresAt      time.Time `json:"expires_at"`
 	TokenExpiresAt time.Time `json:"token_expires_at"`
+	Pass           bool      `json:"pass,omitempty"`
 }
 
 // Save stores t until t.ExpiresAt; a ticket that has already expired is a
@@ -55,7 +56,7 @@ func (s *TicketStore) Save(ctx context.Context, code string, t ports.Ticket) err
 	ttl = ttl.Round(time.Millisecond) + time.Millisecond // never 0ms; Take checks ExpiresAt exactly
 	w := wireTicket{
 		Subject: t.Subject.String(), Project: t.Project.String(),
-		ExpiresAt: t.ExpiresAt.UTC(), TokenExpiresAt: t.TokenExpiresAt.UTC(),
+		ExpiresAt: t.ExpiresAt.UTC(), TokenExpiresAt: t.TokenExpiresAt.UTC(), Pass: t.Pass,
 	}
 	if t.Operation != nil {
 		w.Operation = t.Operation.String()
@@ -73,12 +74,21 @@ func (s *TicketStore) Save(ctx context.Context, code string, t ports.Ticket) err
 // Take reads and deletes the ticket in one command (GETDEL), so two
 // concurrent redemptions of one code cannot both succeed.
 func (s *TicketStore) Take(ctx context.Context, code string) (ports.Ticket, error) {
-	value, err := s.client.GetDel(ctx, s.key(code)).Bytes()
+	return s.read(s.client.GetDel(ctx, s.key(code)), "take")
+}
+
+// Peek reads the ticket saved under code and keeps it.
+func (s *TicketStore) Peek(ctx context.Context, code string) (ports.Ticket, error) {
+	return s.read(s.client.Get(ctx, s.key(code)), "peek")
+}
+
+func (s *TicketStore) read(cmd *redis.StringCmd, what string) (ports.Ticket, error) {
+	value, err := cmd.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return ports.Ticket{}, operation.ErrTicketInvalid
 	}
 	if err != nil {
-		return ports.Ticket{}, errUnavailable(fmt.Errorf("ticket store: take: %w", err))
+		return ports.Ticket{}, errUnavailable(fmt.Errorf("ticket store: %s: %w", what, err))
 	}
 	t, err := decodeTicket(value)
 	if err != nil {
@@ -110,7 +120,7 @@ func decodeTicket(value []byte) (ports.Ticket, error) {
 	}
 	t := ports.Ticket{
 		Subject: subject, Project: project,
-		ExpiresAt: w.ExpiresAt.UTC(), TokenExpiresAt: w.TokenExpiresAt.UTC(),
+		ExpiresAt: w.ExpiresAt.UTC(), TokenExpiresAt: w.TokenExpiresAt.UTC(), Pass: w.Pass,
 	}
 	if w.Operation != "" {
 		id, err := operation.ParseID(w.Operation)

@@ -84,7 +84,7 @@ func newWorld(t *testing.T, buffer, perSubject int) *world {
 			if w.onWake != nil {
 				w.onWake()
 			}
-		}), Clock: w.clock}, time.Minute)
+		}), Clock: w.clock}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
 	return w
 }
 

@@ -178,10 +178,10 @@ func TestStreamsNeedAnAccessAndAnOperationOfTheProject(t *testing.T) {
 	if _, err := w.streams.Open(ctx, inB, ptr(op.ID()), nil); !errors.Is(err, operation.ErrNotFound) {
 		t.Fatalf("project A's operation through project B: %v", err)
 	}
-	if _, _, err := w.streams.IssueTicket(ctx, inB, ptr(op.ID()), time.Time{}); !errors.Is(err, operation.ErrNotFound) {
+	if _, err := w.streams.Issue(ctx, inB, ptr(op.ID()), time.Time{}); !errors.Is(err, operation.ErrNotFound) {
 		t.Fatalf("a ticket for project A's operation through project B: %v", err)
 	}
-	if _, _, err := w.streams.IssueTicket(ctx, kernel.ProjectAccess{}, nil, time.Time{}); err == nil {
+	if _, err := w.streams.Issue(ctx, kernel.ProjectAccess{}, nil, time.Time{}); err == nil {
 		t.Fatal("a ticket without an access")
 	}
 }
@@ -190,10 +190,11 @@ func TestTicketsWorkOnceAndExpire(t *testing.T) {
 	w := newWorld(t, 16, 8)
 	op := w.create(inA)
 	tokenExp := t0.Add(20 * time.Second)
-	code, ticket, err := w.streams.IssueTicket(ctx, inA, ptr(op.ID()), tokenExp)
+	issued, err := w.streams.Issue(ctx, inA, ptr(op.ID()), tokenExp)
 	if err != nil {
 		t.Fatal(err)
 	}
+	code, ticket := issued.TicketCode, issued.Ticket
 	if len(code) < 40 || ticket.Subject != alice || ticket.Project != projA || *ticket.Operation != op.ID() ||
 		!ticket.ExpiresAt.Equal(tokenExp) || !ticket.TokenExpiresAt.Equal(tokenExp) {
 		t.Fatalf("ticket %q %+v: it must expire with the token when that comes first", code, ticket)
@@ -205,7 +206,8 @@ func TestTicketsWorkOnceAndExpire(t *testing.T) {
 	if _, err := w.streams.RedeemTicket(ctx, code); !errors.Is(err, operation.ErrTicketInvalid) {
 		t.Fatalf("second redemption: %v", err)
 	}
-	code, ticket, _ = w.streams.IssueTicket(ctx, inA, nil, time.Time{})
+	issued, _ = w.streams.Issue(ctx, inA, nil, time.Time{})
+	code, ticket = issued.TicketCode, issued.Ticket
 	if !ticket.ExpiresAt.Equal(t0.Add(time.Minute)) || ticket.Operation != nil {
 		t.Fatalf("project ticket %+v", ticket)
 	}
@@ -240,7 +242,7 @@ func TestOperationStreamOpeningLosesTheRaceWithTheRelay(t *testing.T) {
 	op := w.create(inA)
 	w.report(inA, op, percent(30))
 	w.streams = NewStreams(Deps{Hub: w.hub, Repo: w.repo, Log: racingLog{EventLog: w.log, w: w}, Tickets: memoperation.NewTicketStore(),
-		Trigger: triggerFunc(func() {}), Clock: w.clock}, time.Minute)
+		Trigger: triggerFunc(func() {}), Clock: w.clock}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
 	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -277,5 +279,72 @@ func TestAResumeAfterTheLastNumberedEventWaitsForATerminalOneInTheOutbox(t *test
 	evs, _ := st.Take()
 	if len(evs) != 1 || !evs[0].Type.Terminal() {
 		t.Fatalf("after the relay: %v", seqs(evs))
+	}
+}
+
+// TestPassesOpenTheirStreamUntilTheyExpireAndRenewWithEachUse: a pass is
+// not a ticket (neither works as the other), opens only its own stream,
+// works again and again, is renewed by each use but never beyond the
+// token, and expires when it is not used for a pass lifetime.
+func TestPassesOpenTheirStreamUntilTheyExpireAndRenewWithEachUse(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	op := w.create(inA)
+	tokenExp := t0.Add(40 * time.Minute)
+	issued, err := w.streams.Issue(ctx, inA, ptr(op.ID()), tokenExp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if issued.PassCode == issued.TicketCode || len(issued.PassCode) < 40 || !issued.Pass.Pass || issued.Ticket.Pass ||
+		!issued.Pass.ExpiresAt.Equal(t0.Add(15*time.Minute)) || *issued.Pass.Operation != op.ID() || issued.Pass.Subject != alice {
+		t.Fatalf("issued %+v: a pass with its own code, for the stream, for the pass lifetime", issued)
+	}
+	ours := func(p kernel.ProjectID, o *operation.ID) bool { return p == projA && o != nil && *o == op.ID() }
+	other := func(p kernel.ProjectID, o *operation.ID) bool { return o == nil }
+	if _, err := w.streams.PresentPass(ctx, issued.PassCode, other); !errors.Is(err, operation.ErrPassInvalid) {
+		t.Fatalf("the pass on another stream: %v", err)
+	}
+	if _, err := w.streams.PresentPass(ctx, issued.TicketCode, ours); !errors.Is(err, operation.ErrPassInvalid) {
+		t.Fatalf("a ticket presented as a pass: %v", err)
+	}
+	if _, err := w.streams.RedeemTicket(ctx, issued.PassCode); !errors.Is(err, operation.ErrTicketInvalid) {
+		t.Fatalf("a pass redeemed as a ticket: %v", err)
+	}
+	for i := range 3 { // reusable (redeeming it as a ticket did not use it up); each use renews it
+		w.clock.Advance(10 * time.Minute)
+		got, err := w.streams.PresentPass(ctx, issued.PassCode, ours)
+		want := t0.Add(time.Duration(i+1)*10*time.Minute + 15*time.Minute)
+		if want.After(tokenExp) {
+			want = tokenExp
+		}
+		if err != nil || !got.ExpiresAt.Equal(want) || got.Subject != alice || !got.TokenExpiresAt.Equal(tokenExp) {
+			t.Fatalf("use %d at +%v: %+v %v, want it renewed to %v", i+1, time.Duration(i+1)*10*time.Minute, got, err, want)
+		}
+	}
+	w.clock.Advance(10 * time.Minute) // +40m: the token's expiry
+	if _, err := w.streams.PresentPass(ctx, issued.PassCode, ours); !errors.Is(err, operation.ErrPassInvalid) {
+		t.Fatalf("the pass after its token expired: %v", err)
+	}
+	// Unused for a lifetime, it lapses.
+	issued, _ = w.streams.Issue(ctx, inA, nil, time.Time{})
+	w.clock.Advance(15 * time.Minute)
+	if _, err := w.streams.PresentPass(ctx, issued.PassCode, func(kernel.ProjectID, *operation.ID) bool { return true }); !errors.Is(err, operation.ErrPassInvalid) {
+		t.Fatalf("a pass unused for its lifetime: %v", err)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 129), "never-issued"} {
+		if _, err := w.streams.PresentPass(ctx, bad, ours); !errors.Is(err, operation.ErrPassInvalid) {
+			t.Errorf("code %q: %v", bad, err)
+		}
+	}
+}
+
+// TestNoTicketForATokenPastItsExpiry: a token the verifier still accepts
+// (inside its leeway) but that has expired gets no ticket or pass, which
+// would be born expired, but the token's own problem.
+func TestNoTicketForATokenPastItsExpiry(t *testing.T) {
+	w := newWorld(t, 16, 8)
+	for _, exp := range []time.Time{t0, t0.Add(-time.Second)} {
+		if _, err := w.streams.Issue(ctx, inA, nil, exp); !errors.Is(err, kernel.ErrTokenExpired) {
+			t.Fatalf("token expired at %v, now %v: %v, want kernel.ErrTokenExpired", exp, t0, err)
+		}
 	}
 }

@@ -2,14 +2,13 @@ package streaming
 
 import (
 	"errors"
-	"time"
 
 	ports "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/ports/shared"
 )
 
 // Streams opens the event streams of operations and projects, and issues
-// and redeems the tickets that let a browser's EventSource open one.
+// and checks the tickets and passes that let a browser's EventSource open one.
 type Streams struct {
 	hub       *Hub
 	repo      ports.Repository
@@ -17,7 +16,7 @@ type Streams struct {
 	tickets   ports.TicketStore
 	trigger   ports.RelayTrigger
 	clock     shared.Clock
-	ticketTTL time.Duration
+	lifetimes Lifetimes
 }
 
 // Deps are what streams need; all are required.
@@ -32,12 +31,14 @@ type Deps struct {
 	Clock   shared.Clock
 }
 
-// NewStreams builds the stream use cases; tickets live for ticketTTL.
-func NewStreams(d Deps, ticketTTL time.Duration) *Streams {
-	if d.Hub == nil || d.Repo == nil || d.Log == nil || d.Tickets == nil || d.Trigger == nil || d.Clock == nil || ticketTTL <= 0 {
-		panic("streaming.NewStreams: nil dependency or no ticket TTL")
+// NewStreams builds the stream use cases; tickets and passes live as
+// long as lifetimes say.
+func NewStreams(d Deps, lifetimes Lifetimes) *Streams {
+	if d.Hub == nil || d.Repo == nil || d.Log == nil || d.Tickets == nil || d.Trigger == nil || d.Clock == nil ||
+		lifetimes.Ticket <= 0 || lifetimes.Pass <= 0 {
+		panic("streaming.NewStreams: nil dependency or no ticket or pass lifetime")
 	}
-	return &Streams{hub: d.Hub, repo: d.Repo, log: d.Log, tickets: d.Tickets, trigger: d.Trigger, clock: d.Clock, ticketTTL: ticketTTL}
+	return &Streams{hub: d.Hub, repo: d.Repo, log: d.Log, tickets: d.Tickets, trigger: d.Trigger, clock: d.Clock, lifetimes: lifetimes}
 }
 
 // errNoScope is a programming error: a driving adapter called a use case
