@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -142,11 +143,13 @@ func newAPI(in apiIn) huma.API {
 
 // Server is the HTTP listener.
 type Server struct {
-	srv   *http.Server
-	ln    net.Listener
-	cfg   Config
-	log   *zap.Logger
-	state *shutdownState
+	srv    *http.Server
+	ln     net.Listener
+	cfg    Config
+	log    *zap.Logger
+	state  *shutdownState
+	mu     sync.Mutex
+	drains []func(context.Context)
 }
 
 // NewServer listens in OnStart (so a busy port fails the start), serves in
@@ -186,11 +189,19 @@ func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine
 			state.begin() // a stop without the delay is unready too
 			ctx, cancel := context.WithTimeout(ctx, cfg.HTTP.ShutdownTimeout)
 			defer cancel()
+			s.mu.Lock()
+			drains := s.drains
+			s.mu.Unlock()
+			var wg sync.WaitGroup
+			for _, drain := range drains {
+				wg.Go(func() { drain(ctx) })
+			}
 			err := s.srv.Shutdown(ctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				log.Warn("shutdown timeout reached; closing remaining connections")
-				return s.srv.Close()
+				err = s.srv.Close()
 			}
+			wg.Wait()
 			return err
 		},
 	})
@@ -214,9 +225,15 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 // HTTP_SHUTDOWN_DELAY).
 func (s *Server) BeginShutdown() { s.state.begin() }
 
-// RegisterOnShutdown runs fn when shutdown begins, so long-lived responses
-// (streams) can end themselves inside the shutdown timeout.
-func (s *Server) RegisterOnShutdown(fn func()) { s.srv.RegisterOnShutdown(fn) }
+// OnDrain runs fn when the server stops, alongside the drain of in-flight
+// requests and under the same HTTP_SHUTDOWN_TIMEOUT; the stop waits for fn.
+// It is for what the server no longer tracks (hijacked streams) and what
+// must outlive them (their events' subscription).
+func (s *Server) OnDrain(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drains = append(s.drains, fn)
+}
 
 // shutdownState records when the instance began shutting down.
 type shutdownState struct{ since atomic.Pointer[time.Time] }
