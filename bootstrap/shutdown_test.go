@@ -59,7 +59,12 @@ func TestReadinessAnswers503DuringTheShutdownDelayWhileEverythingElseIsServed(t 
 	}()
 
 	base := "http://" + addr
-	do := func(method, path, body string) (*http.Response, map[string]any, error) {
+	// answer is what the test reads of a response, whose body do has closed.
+	type answer struct {
+		StatusCode int
+		Close      bool
+	}
+	do := func(method, path, body string) (answer, map[string]any, error) {
 		req, err := http.NewRequestWithContext(context.Background(), method, base+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -70,12 +75,12 @@ func TestReadinessAnswers503DuringTheShutdownDelayWhileEverythingElseIsServed(t 
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return nil, nil, err
+			return answer{}, nil, err
 		}
 		defer func() { _ = res.Body.Close() }()
 		var m map[string]any
 		_ = json.NewDecoder(res.Body).Decode(&m)
-		return res, m, nil
+		return answer{StatusCode: res.StatusCode, Close: res.Close}, m, nil
 	}
 	lifecycle := func(m map[string]any) map[string]any {
 		checks, _ := m["checks"].(map[string]any)
