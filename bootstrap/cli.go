@@ -58,7 +58,7 @@ func Run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, stdout, stderr)
+		return serve(ctx, cfg, stdout, stderr, time.After)
 	case "migrate":
 		return migrate(ctx, cfg, args, stdout, stderr)
 	case "token":
@@ -71,7 +71,9 @@ func Run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 }
 
-func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
+// serve runs the server until ctx ends (SIGTERM), then waits
+// HTTP_SHUTDOWN_DELAY through after before it stops the app.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, after func(time.Duration) <-chan time.Time) int {
 	var srv *Server
 	var log *zap.Logger
 	app := App(cfg, fx.Populate(&srv, &log))
@@ -95,12 +97,34 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
 			u, u, u, u, u)
 	}
 
-	code := 0
+	// fx relays SIGTERM and SIGINT to this channel as well as ctx hearing
+	// them; only a non-zero exit code (the server failed) is not a signal.
+	wait := app.Wait()
+	var sig fx.ShutdownSignal
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
-	case sig := <-app.Wait():
-		code = sig.ExitCode
+	case sig = <-wait:
+	}
+	code := sig.ExitCode
+	if code == 0 {
+		// Load balancers take a few probes to notice: readiness says 503
+		// while every request is still served, and only then does the
+		// listener close.
+		srv.BeginShutdown()
+		log.Info("shutting down: readiness answers 503; draining starts after HTTP_SHUTDOWN_DELAY",
+			zap.Duration("delay", cfg.HTTP.ShutdownDelay), zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
+		delay := after(cfg.HTTP.ShutdownDelay)
+		for waiting := true; waiting; {
+			select {
+			case <-delay:
+				waiting = false
+			case sig = <-wait:
+				if sig.ExitCode != 0 {
+					code, waiting = sig.ExitCode, false
+				}
+			}
+		}
+		log.Info("draining", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), app.StopTimeout())
 	defer cancel()

@@ -205,6 +205,9 @@ func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("DATABASE_URL", "sqlite://"+t.TempDir()+"/sig.db")
 	t.Setenv("LOG_LEVEL", "error")
+	// Long enough that the 503 is seen however slow the machine; the
+	// test then waits for it to pass.
+	t.Setenv("HTTP_SHUTDOWN_DELAY", "10s")
 
 	done := make(chan int, 1)
 	go func() { done <- Main([]string{"serve"}) }()
@@ -230,15 +233,37 @@ func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// fx hears the signal too: it must not cut the delay short.
+	if !eventually(func() bool {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/health/ready", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	}) {
+		t.Fatal("readiness never answered 503 after SIGTERM")
+	}
 	select {
 	case code := <-done:
 		if code != 0 {
 			t.Fatalf("exit code %d after SIGTERM", code)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("SIGTERM did not stop the server")
 	}
 	if err := live(); err == nil {
 		t.Fatal("still serving after SIGTERM")
 	}
+}
+
+// eventually polls cond every 50 ms for up to 10 s.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
 }

@@ -59,14 +59,30 @@ type ProjectsConfig struct {
 	GateCacheTTL time.Duration `env:"PROJECT_GATE_CACHE_TTL" envDefault:"1s"`
 }
 
+const (
+	// defaultShutdownDelay covers a few readiness probes of a load
+	// balancer or of Kubernetes (whose endpoints follow readiness).
+	defaultShutdownDelay = 5 * time.Second
+	// maxStop bounds HTTP_SHUTDOWN_DELAY + HTTP_SHUTDOWN_TIMEOUT.
+	maxStop = 5 * time.Minute
+)
+
 // HTTPConfig is the listener and its limits.
 type HTTPConfig struct {
-	Addr              string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8000"`
-	ShutdownTimeout   time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
-	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"30s"`
-	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s"`
-	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	Addr            string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8000"`
+	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// ShutdownDelay is how long readiness answers 503 after SIGTERM while
+	// the listener still serves, so that load balancers stop routing here
+	// before draining starts. LoadConfig resolves it: HTTP_SHUTDOWN_DELAY,
+	// or when unset 5s, and 0 in development (nothing balances make run).
+	ShutdownDelay time.Duration `env:"-"`
+	// ShutdownDelayGiven is HTTP_SHUTDOWN_DELAY as given, nil when unset:
+	// 0 is a value of its own.
+	ShutdownDelayGiven *time.Duration `env:"HTTP_SHUTDOWN_DELAY"`
+	ReadHeaderTimeout  time.Duration  `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
+	ReadTimeout        time.Duration  `env:"HTTP_READ_TIMEOUT" envDefault:"30s"`
+	WriteTimeout       time.Duration  `env:"HTTP_WRITE_TIMEOUT" envDefault:"30s"`
+	IdleTimeout        time.Duration  `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
 	// RequestTimeout ends a request's context: the database driver has no
 	// read timeout of its own, so without it a database that accepts
 	// connections and never answers would hold every request open.
@@ -259,6 +275,21 @@ func (c *Config) validate() []error {
 		if d.value <= 0 {
 			bad("%s must be a positive duration such as 10s", d.name)
 		}
+	}
+	switch {
+	case c.HTTP.ShutdownDelayGiven != nil:
+		c.HTTP.ShutdownDelay = *c.HTTP.ShutdownDelayGiven
+	case c.Env == EnvDevelopment:
+		c.HTTP.ShutdownDelay = 0
+	default:
+		c.HTTP.ShutdownDelay = defaultShutdownDelay
+	}
+	if c.HTTP.ShutdownDelay < 0 {
+		bad("HTTP_SHUTDOWN_DELAY must not be negative (0 turns the delay off)")
+	} else if stop := c.HTTP.ShutdownDelay + c.HTTP.ShutdownTimeout; c.HTTP.ShutdownTimeout > 0 && stop > maxStop {
+		// A stop this long is a unit mistaken (5m for 5s) more often than
+		// a balancer that slow; the orchestrator's grace period must cover it.
+		bad("HTTP_SHUTDOWN_DELAY (%v) + HTTP_SHUTDOWN_TIMEOUT (%v) is the longest a stop takes and must be at most %v", c.HTTP.ShutdownDelay, c.HTTP.ShutdownTimeout, maxStop)
 	}
 	if c.HTTP.RequestTimeout >= c.HTTP.WriteTimeout && c.HTTP.WriteTimeout > 0 {
 		// Past the write timeout the server drops the connection: the 503 would never reach the client.

@@ -251,3 +251,35 @@ func TestQueryExecModeIsASettingThatTheURLCannotContradict(t *testing.T) {
 		t.Errorf("a URL that agrees with the setting: %v", err)
 	}
 }
+
+func TestShutdownDelayDependsOnTheEnvironmentUnlessGiven(t *testing.T) {
+	secret := strings.Repeat("s", auth.MinSecretBytes)
+	for _, c := range []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{map[string]string{}, 0},
+		{map[string]string{"APP_ENV": "test"}, 5 * time.Second},
+		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret}, 5 * time.Second},
+		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret, "HTTP_SHUTDOWN_DELAY": "0"}, 0},
+		{map[string]string{"HTTP_SHUTDOWN_DELAY": "2s"}, 2 * time.Second},
+	} {
+		cfg, err := LoadConfig(c.env)
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if cfg.HTTP.ShutdownDelay != c.want {
+			t.Errorf("%v: HTTP_SHUTDOWN_DELAY resolved to %v, want %v", c.env, cfg.HTTP.ShutdownDelay, c.want)
+		}
+	}
+	for value, want := range map[string]string{
+		"-1s":  "HTTP_SHUTDOWN_DELAY must not be negative",
+		"5m":   "HTTP_SHUTDOWN_DELAY (5m0s) + HTTP_SHUTDOWN_TIMEOUT (15s) is the longest a stop takes and must be at most 5m0s",
+		"soon": "HTTP_SHUTDOWN_DELAY: ",
+	} {
+		_, err := LoadConfig(map[string]string{"HTTP_SHUTDOWN_DELAY": value})
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "HTTP_SHUTDOWN_DELAY") != 1 {
+			t.Errorf("HTTP_SHUTDOWN_DELAY=%s: %v; want one message with %q", value, err, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -37,8 +39,13 @@ var HTTPModule = fx.Module("http",
 		fx.Private,
 		newVerifier,
 		newEngine,
+		newShutdownState,
 	),
-	fx.Provide(newAPI, NewServer),
+	fx.Provide(
+		newAPI,
+		NewServer,
+		fx.Annotate(lifecycleCheck, fx.ResultTags(`group:"readiness"`)),
+	),
 )
 
 var _ middleware.TokenVerifier = (*auth.HS256)(nil)
@@ -138,18 +145,21 @@ func newAPI(in apiIn) huma.API {
 
 // Server is the HTTP listener.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
-	cfg Config
-	log *zap.Logger
+	srv    *http.Server
+	ln     net.Listener
+	cfg    Config
+	log    *zap.Logger
+	state  *shutdownState
+	mu     sync.Mutex
+	drains []func(context.Context)
 }
 
 // NewServer listens in OnStart (so a busy port fails the start), serves in
 // a goroutine and drains in-flight requests in OnStop.
-func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine, _ huma.API, _ Migrated, log *zap.Logger) *Server {
+func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine, _ huma.API, _ Migrated, state *shutdownState, log *zap.Logger) *Server {
 	s := &Server{
 		srv: &http.Server{
-			Handler:           engine,
+			Handler:           closeWhileShuttingDown(state, engine),
 			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 			ReadTimeout:       cfg.HTTP.ReadTimeout,
 			// Streaming routes lift this per request; nothing else may.
@@ -157,8 +167,9 @@ func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine
 			IdleTimeout:  cfg.HTTP.IdleTimeout,
 			ErrorLog:     zap.NewStdLog(log.Named("http")),
 		},
-		cfg: cfg,
-		log: log,
+		cfg:   cfg,
+		log:   log,
+		state: state,
 	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -177,13 +188,22 @@ func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
+			state.begin() // a stop without the delay is unready too
 			ctx, cancel := context.WithTimeout(ctx, cfg.HTTP.ShutdownTimeout)
 			defer cancel()
+			s.mu.Lock()
+			drains := s.drains
+			s.mu.Unlock()
+			var wg sync.WaitGroup
+			for _, drain := range drains {
+				wg.Go(func() { drain(ctx) })
+			}
 			err := s.srv.Shutdown(ctx)
 			if errors.Is(err, context.DeadlineExceeded) {
 				log.Warn("shutdown timeout reached; closing remaining connections")
-				return s.srv.Close()
+				err = s.srv.Close()
 			}
+			wg.Wait()
 			return err
 		},
 	})
@@ -201,6 +221,55 @@ func (s *Server) Addr() string {
 // URL is the base URL clients use.
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
-// RegisterOnShutdown runs fn when shutdown begins, so long-lived responses
-// (streams) can end themselves inside the shutdown timeout.
-func (s *Server) RegisterOnShutdown(fn func()) { s.srv.RegisterOnShutdown(fn) }
+// BeginShutdown turns readiness to 503 while the listener goes on serving
+// every request, so that load balancers stop routing here before the app
+// stops and draining starts (serve calls it on SIGTERM, then waits
+// HTTP_SHUTDOWN_DELAY).
+func (s *Server) BeginShutdown() { s.state.begin() }
+
+// OnDrain runs fn when the server stops, alongside the drain of in-flight
+// requests and under the same HTTP_SHUTDOWN_TIMEOUT; the stop waits for fn.
+// It is for what the server no longer tracks (hijacked streams) and what
+// must outlive them (their events' subscription).
+func (s *Server) OnDrain(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drains = append(s.drains, fn)
+}
+
+// shutdownState records when the instance began shutting down.
+type shutdownState struct{ since atomic.Pointer[time.Time] }
+
+func newShutdownState() *shutdownState { return &shutdownState{} }
+
+func (s *shutdownState) begin() {
+	now := time.Now()
+	s.since.CompareAndSwap(nil, &now)
+}
+
+// lifecycleCheck is the readiness check that fails from BeginShutdown on,
+// with a cause that says why; required, so readiness answers 503.
+func lifecycleCheck(state *shutdownState) health.Check {
+	return health.Check{Name: "lifecycle", Required: true, Report: func() health.Report {
+		since := state.since.Load()
+		if since == nil {
+			return health.Report{Status: "up"}
+		}
+		return health.Report{Status: "down", Since: since,
+			Reason: "shutting down: requests are still served until HTTP_SHUTDOWN_DELAY has passed; route new ones to another instance"}
+	}}
+}
+
+// closeWhileShuttingDown asks clients to close their connection after each
+// response once shutdown has begun: a keep-alive client behind a
+// connection-level balancer (kube-proxy, a TCP load balancer) then
+// reconnects, reaching another instance, instead of staying on this one
+// until its idle connection is closed under it.
+func closeWhileShuttingDown(state *shutdownState, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if state.since.Load() != nil {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

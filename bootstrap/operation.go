@@ -169,13 +169,13 @@ func newOperationHandler(cfg Config, svc *appoperation.Service, streams *streami
 		MaxDuration:  cfg.Streams.MaxDuration,
 		Retry:        cfg.Streams.Retry,
 		WriteTimeout: cfg.Streams.WriteTimeout,
+		DrainWindow:  streamDrainWindow(cfg),
 	})
 }
 
 type operationRunIn struct {
 	fx.In
 	LC       fx.Lifecycle
-	Config   Config
 	Migrated Migrated
 	Server   *Server
 	Hub      *streaming.Hub
@@ -187,12 +187,13 @@ type operationRunIn struct {
 }
 
 // runOperations starts the hub (from the log's head, then subscribed to
-// the bus) and the relay; at stop it ends every stream with a retry hint
-// and waits for them within the shutdown timeout.
+// the bus) and the relay. At stop, alongside the drain of in-flight
+// requests, it ends the streams spread over the first half of the shutdown
+// timeout, each with a retry hint, then stops the hub's subscription and
+// the relay: a stream keeps its events until its own end.
 func runOperations(in operationRunIn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var relayDone sync.WaitGroup
-	in.Server.RegisterOnShutdown(in.Hub.Shutdown)
 	in.LC.Append(fx.Hook{
 		OnStart: func(start context.Context) error {
 			if err := in.Hub.Prime(start); err != nil {
@@ -208,17 +209,19 @@ func runOperations(in operationRunIn) {
 			}()
 			return nil
 		},
-		OnStop: func(stop context.Context) error {
-			in.Hub.Shutdown()
-			stop, done := context.WithTimeout(stop, in.Config.HTTP.ShutdownTimeout)
-			defer done()
-			err := in.Handler.Shutdown(stop)
-			cancel()
-			relayDone.Wait()
-			if err != nil {
-				in.Log.Warn("streams still open at the end of the shutdown timeout", zap.Error(err))
-			}
-			return nil
-		},
+	})
+	in.Server.OnDrain(func(stop context.Context) {
+		err := in.Handler.Shutdown(stop)
+		in.Hub.Shutdown()
+		cancel()
+		relayDone.Wait()
+		if err != nil {
+			in.Log.Warn("streams still open at the end of the shutdown timeout", zap.Error(err))
+		}
 	})
 }
+
+// streamDrainWindow is what the streams' ends are spread over at stop: the
+// first half of the shutdown timeout, which leaves the second half for a
+// slow client's last write and for the rest of the stop.
+func streamDrainWindow(cfg Config) time.Duration { return cfg.HTTP.ShutdownTimeout / 2 }

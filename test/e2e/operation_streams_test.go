@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -583,6 +584,66 @@ func TestStreamCapPerSubject(t *testing.T) {
 	}) {
 		t.Fatal("a closed stream still counts against the cap")
 	}
+}
+
+// TestShutdownSpreadsTheEndsOfStreams: at stop, each stream ends at a
+// moment of its own, drawn from the first half of the shutdown timeout,
+// so that a fleet's clients do not reconnect in one burst; every one ends
+// with its retry hint before the stop returns. The moments are read from
+// the closing comment each stream gets, not measured.
+func TestShutdownSpreadsTheEndsOfStreams(t *testing.T) {
+	app, _ := startOperationsApp(t)
+	alice := testkit.Token(t, "alice", time.Hour)
+	p := create(t, app, alice, "spread")
+	op := createOperation(t, app, alice, p.ID, "import")
+	const n = 12
+	var streams []*testkit.SSE
+	for range n {
+		s := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
+		if s.Status != http.StatusOK {
+			t.Fatalf("open: %d %s", s.Status, s.Body)
+		}
+		s.Next(t, 10*time.Second)
+		streams = append(streams, s)
+	}
+	if err := app.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	window := app.Config.HTTP.ShutdownTimeout / 2
+	closing := regexp.MustCompile(`^shutting down \(this stream ends (\S+) into the (\S+) drain window\); resume with Last-Event-ID$`)
+	var offsets []time.Duration
+	for i, s := range streams {
+		s.WaitEnd(t, 10*time.Second)
+		if n := len(s.Retries()); n < 2 {
+			t.Fatalf("stream %d ended with %d retry hints, want the opening one and a closing one", i, n)
+		}
+		var found bool
+		for _, c := range s.Comments() {
+			m := closing.FindStringSubmatch(c)
+			if m == nil {
+				continue
+			}
+			d, err := time.ParseDuration(m[1])
+			if err != nil || m[2] != window.String() || d < 0 || d >= window {
+				t.Fatalf("stream %d: %q; want a moment inside the %v window", i, c, window)
+			}
+			offsets = append(offsets, d)
+			found = true
+		}
+		if !found {
+			t.Fatalf("stream %d ended without the shutdown comment", i)
+		}
+	}
+	low, high := offsets[0], offsets[0]
+	for _, d := range offsets {
+		low, high = min(low, d), max(high, d)
+	}
+	// Twelve uniform draws all fall within a quarter of the window less
+	// than once in 400,000 runs.
+	if high-low < window/4 {
+		t.Fatalf("the streams' ends are bunched: %v within %v", offsets, window)
+	}
+	t.Logf("%d streams ended at %v into a %v window", n, offsets, window)
 }
 
 // TestShutdownDrainsStreams: stopping an instance ends its streams with a

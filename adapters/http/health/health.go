@@ -99,12 +99,12 @@ func (h *Handler) Register(api huma.API) {
 		Method:      http.MethodGet,
 		Path:        "/health/ready",
 		Summary:     "Readiness: every required dependency answers",
-		Description: "Checks each configured dependency with its own timeout; 503 when a required one is down.",
+		Description: "Checks each configured dependency with its own timeout; 503 when a required one is down, and from SIGTERM on (check lifecycle: shutting down) while the instance still serves for HTTP_SHUTDOWN_DELAY.",
 		Tags:        []string{"health"},
 		Security:    httpkit.Public,
 		Errors:      []int{http.StatusUnprocessableEntity},
 		Responses: map[string]*huma.Response{
-			"503": {Description: "A required dependency is down"},
+			"503": {Description: "A required dependency is down, or the instance is shutting down"},
 		},
 	}, func(ctx context.Context, _ *struct{}) (*readyOutput, error) {
 		st := h.Ready(ctx)

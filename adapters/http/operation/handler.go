@@ -32,6 +32,9 @@ type StreamSettings struct {
 	MaxDuration  time.Duration
 	Retry        time.Duration
 	WriteTimeout time.Duration
+	// DrainWindow is what Shutdown spreads the streams' ends over, so that
+	// their clients do not all reconnect to the other instances at once.
+	DrainWindow time.Duration
 }
 
 // Handler adapts HTTP requests to the operation and stream use cases.
@@ -42,13 +45,17 @@ type Handler struct {
 	// pumps counts the streams being written, so that shutdown can wait for
 	// them: their connections are hijacked, and the server no longer tracks them.
 	pumps sync.WaitGroup
+	// draining is closed when Shutdown begins, at drainStart.
+	draining   chan struct{}
+	drainOnce  sync.Once
+	drainStart time.Time
 }
 
 var _ httpkit.Routes = (*Handler)(nil)
 
 // NewHandler serves svc and streams.
 func NewHandler(svc *appoperation.Service, streams *streaming.Streams, s StreamSettings) *Handler {
-	return &Handler{svc: svc, streams: streams, settings: s}
+	return &Handler{svc: svc, streams: streams, settings: s, draining: make(chan struct{})}
 }
 
 // Operation is an operation as clients see it.

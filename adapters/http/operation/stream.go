@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -202,6 +204,15 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 		defer t.Stop()
 		departures = t.C
 	}
+	draining := h.draining
+	var drained <-chan time.Time
+	var offset time.Duration
+	var drainTimer *time.Timer
+	defer func() {
+		if drainTimer != nil {
+			drainTimer.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-stream.Ready():
@@ -237,8 +248,30 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 		case <-expired:
 			h.write(conn, []byte("event: token_expired\ndata: {}\n\n"))
 			return
+		case <-draining:
+			// Events keep flowing until this stream's own moment of the
+			// window; a stream opened late in the drain ends soon after.
+			draining = nil
+			offset = h.drainOffset()
+			drainTimer = time.NewTimer(time.Until(h.drainStart.Add(offset)))
+			drained = drainTimer.C
+		case <-drained:
+			var b bytes.Buffer
+			fmt.Fprintf(&b, ": shutting down (this stream ends %v into the %v drain window); resume with Last-Event-ID\n\n",
+				offset.Round(time.Millisecond), h.settings.DrainWindow)
+			writeRetry(&b, h.settings.Retry)
+			h.write(conn, b.Bytes())
+			return
 		}
 	}
+}
+
+// drainOffset picks, uniformly, when in the drain window a stream ends.
+func (h *Handler) drainOffset() time.Duration {
+	if h.settings.DrainWindow <= 0 {
+		return 0
+	}
+	return rand.N(h.settings.DrainWindow) //nolint:gosec // jitter, not a secret
 }
 
 func (h *Handler) write(conn net.Conn, b []byte) bool {
@@ -247,8 +280,14 @@ func (h *Handler) write(conn net.Conn, b []byte) bool {
 	return err == nil
 }
 
-// Shutdown waits until every stream's pump has returned, or ctx ends.
+// Shutdown ends every stream, each at a random moment of the drain window
+// and with a retry hint, and waits until every pump has returned, or ctx
+// ends. Streams opened meanwhile end within the window too.
 func (h *Handler) Shutdown(ctx context.Context) error {
+	h.drainOnce.Do(func() {
+		h.drainStart = time.Now()
+		close(h.draining)
+	})
 	done := make(chan struct{})
 	go func() { h.pumps.Wait(); close(done) }()
 	select {
