@@ -90,6 +90,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, after func
 	if cfg.Auth.UsingDevelopmentSecret {
 		log.Warn("AUTH_HS256_SECRET is not set: using the public DEVELOPMENT secret; never do this in production")
 	}
+	if cfg.Projects.UsingDevelopmentKeySecret {
+		log.Warn("PROJECT_KEY_SECRET is not set: project keys are digested under the public DEVELOPMENT secret; never do this in production")
+	}
 	if cfg.Env == EnvDevelopment {
 		u := srv.URL()
 		fmt.Fprintf(stdout, "\n  API       %s\n  Docs      %s/docs\n  OpenAPI   %s/openapi.json\n  Health    %s/health/ready\n"+

@@ -17,6 +17,7 @@ import (
 	"github.com/scoped-api/foundation/adapters/auth"
 	"github.com/scoped-api/foundation/adapters/postgres"
 	redisadapter "github.com/scoped-api/foundation/adapters/redis"
+	appproject "github.com/scoped-api/foundation/application/project"
 )
 
 // Environments the service knows.
@@ -51,12 +52,20 @@ type IdempotencyConfig struct {
 	KeyRetention time.Duration `env:"IDEMPOTENCY_KEY_RETENTION" envDefault:"24h"`
 }
 
-// ProjectsConfig tunes how other contexts learn whether a caller may see a project.
+// ProjectsConfig tunes how other contexts learn whether a caller may act
+// in a project, and keys its worker credentials.
 type ProjectsConfig struct {
-	// GateCacheTTL is how long a "yes" is remembered per caller and project
-	// (0 asks every time). A project deleted on another instance stays
-	// visible to its own owner there for at most this long.
+	// GateCacheTTL is how long an answer is remembered per caller and
+	// project (0 asks every time): a member removed, a key revoked or a
+	// project deleted on another instance keeps access there for at most
+	// this long.
 	GateCacheTTL time.Duration `env:"PROJECT_GATE_CACHE_TTL" envDefault:"1s"`
+	// KeySecret keys the HMAC under which project keys' secrets are
+	// stored; changing it invalidates every key.
+	KeySecret string `env:"PROJECT_KEY_SECRET"`
+	// UsingDevelopmentKeySecret is set when the public development
+	// secret stands in (never in production).
+	UsingDevelopmentKeySecret bool `env:"-"`
 }
 
 const (
@@ -372,6 +381,17 @@ func (c *Config) validate() []error {
 	}
 	if c.Projects.GateCacheTTL < 0 || c.Projects.GateCacheTTL > time.Minute {
 		bad("PROJECT_GATE_CACHE_TTL must be between 0 (off) and 1m")
+	}
+	switch {
+	case c.Env == EnvProduction && c.Projects.KeySecret == "":
+		bad("PROJECT_KEY_SECRET is required in production")
+	case c.Env == EnvProduction && c.Projects.KeySecret == appproject.DevelopmentKeySecret:
+		bad("PROJECT_KEY_SECRET is the public development secret; production needs its own")
+	case c.Env == EnvProduction && len(c.Projects.KeySecret) < appproject.MinKeySecretBytes:
+		bad("PROJECT_KEY_SECRET must be at least %d bytes in production", appproject.MinKeySecretBytes)
+	case c.Projects.KeySecret == "":
+		c.Projects.KeySecret = appproject.DevelopmentKeySecret
+		c.Projects.UsingDevelopmentKeySecret = true
 	}
 	if c.Streams.MaxStreamsPerSubject < 1 {
 		bad("SSE_MAX_STREAMS_PER_SUBJECT must be at least 1")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scoped-api/foundation/adapters/auth"
+	appproject "github.com/scoped-api/foundation/application/project"
 )
 
 func TestDefaults(t *testing.T) {
@@ -52,7 +53,7 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 
 func TestProductionRefusesWeakSecrets(t *testing.T) {
 	base := func(secret string) map[string]string {
-		return map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret}
+		return map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret, "PROJECT_KEY_SECRET": strings.Repeat("k", 32)}
 	}
 	for name, secret := range map[string]string{
 		"unset":       "",
@@ -63,6 +64,21 @@ func TestProductionRefusesWeakSecrets(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "AUTH_HS256_SECRET") {
 			t.Errorf("%s secret in production: %v", name, err)
 		}
+	}
+	for name, secret := range map[string]string{
+		"unset":       "",
+		"short":       strings.Repeat("k", appproject.MinKeySecretBytes-1),
+		"development": appproject.DevelopmentKeySecret,
+	} {
+		env := base(strings.Repeat("s", auth.MinSecretBytes))
+		env["PROJECT_KEY_SECRET"] = secret
+		_, err := LoadConfig(env)
+		if err == nil || !strings.Contains(err.Error(), "PROJECT_KEY_SECRET") {
+			t.Errorf("%s key secret in production: %v", name, err)
+		}
+	}
+	if dev, err := LoadConfig(map[string]string{}); err != nil || !dev.Projects.UsingDevelopmentKeySecret || dev.Projects.KeySecret != appproject.DevelopmentKeySecret {
+		t.Fatalf("development without a key secret: %+v, %v", dev.Projects, err)
 	}
 	cfg, err := LoadConfig(base(strings.Repeat("s", auth.MinSecretBytes)))
 	if err != nil {
@@ -260,8 +276,8 @@ func TestShutdownDelayDependsOnTheEnvironmentUnlessGiven(t *testing.T) {
 	}{
 		{map[string]string{}, 0},
 		{map[string]string{"APP_ENV": "test"}, 5 * time.Second},
-		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret}, 5 * time.Second},
-		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret, "HTTP_SHUTDOWN_DELAY": "0"}, 0},
+		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret, "PROJECT_KEY_SECRET": secret}, 5 * time.Second},
+		{map[string]string{"APP_ENV": "production", "AUTH_HS256_SECRET": secret, "PROJECT_KEY_SECRET": secret, "HTTP_SHUTDOWN_DELAY": "0"}, 0},
 		{map[string]string{"HTTP_SHUTDOWN_DELAY": "2s"}, 2 * time.Second},
 	} {
 		cfg, err := LoadConfig(c.env)

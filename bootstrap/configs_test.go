@@ -103,16 +103,17 @@ func TestConfigsProductionExampleIsValidOnceGivenASecret(t *testing.T) {
 			environ[l.name] = l.value
 		}
 	}
-	if environ["APP_ENV"] != EnvProduction || environ["AUTH_HS256_SECRET"] != "" {
+	if environ["APP_ENV"] != EnvProduction || environ["AUTH_HS256_SECRET"] != "" || environ["PROJECT_KEY_SECRET"] != "" {
 		t.Fatalf("the example must be for production and hold no secret: %v", environ)
 	}
-	// As shipped it must not start: the secret is blank.
+	// As shipped it must not start: the secrets are blank.
 	_, err := LoadConfig(environ)
 	if err == nil || !strings.Contains(err.Error(), "AUTH_HS256_SECRET is required in production") ||
-		strings.Count(err.Error(), "\n  - ") != 1 {
-		t.Fatalf("the example as shipped: %v; want only the missing secret reported", err)
+		!strings.Contains(err.Error(), "PROJECT_KEY_SECRET is required in production") || strings.Count(err.Error(), "\n  - ") != 2 {
+		t.Fatalf("the example as shipped: %v; want only the two missing secrets reported", err)
 	}
-	environ["AUTH_HS256_SECRET"] = strings.Repeat("s", 48) // a stand-in for a generated secret
+	environ["AUTH_HS256_SECRET"] = strings.Repeat("s", 48) // stand-ins for generated secrets
+	environ["PROJECT_KEY_SECRET"] = strings.Repeat("k", 48)
 	cfg, err := LoadConfig(environ)
 	if err != nil {
 		t.Fatalf("the example with a secret is refused: %v", err)

@@ -102,6 +102,7 @@ type apiIn struct {
 	Engine   *gin.Engine
 	Verifier middleware.TokenVerifier
 	Tickets  middleware.TicketRedeemer
+	APIKeys  middleware.KeyAuthenticator
 	Gate     shared.ProjectGate
 	Limits   RateLimiting
 	Keys     shared.IdempotencyStore
@@ -123,7 +124,7 @@ func newAPI(in apiIn) huma.API {
 	})
 	// A retry is answered before the gate asks again: a replayed DELETE
 	// is the 204 it was, not the 404 that asking after it would give.
-	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets), in.Limits.Middleware(api),
+	api.UseMiddleware(middleware.Authenticate(api, in.Verifier, in.Tickets, in.APIKeys), in.Limits.Middleware(api),
 		middleware.Idempotency(api, in.Keys, func() {
 			for _, hook := range in.Commits {
 				hook()
@@ -137,6 +138,7 @@ func newAPI(in apiIn) huma.API {
 		r.Register(api)
 	}
 	middleware.DeclareIdempotency(api)
+	middleware.DeclareProjectAccess(api)
 	in.Limits.Declare(api)
 	httpkit.DeclareCommonProblems(api)
 	middleware.AnswerHEAD(in.Engine)

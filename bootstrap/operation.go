@@ -155,12 +155,24 @@ type streamsIn struct {
 	Tickets portsoperation.TicketStore
 	Trigger portsoperation.RelayTrigger
 	Clock   shared.Clock
+	Gate    shared.ProjectGate
 }
 
 func newStreams(in streamsIn) *streaming.Streams {
 	return streaming.NewStreams(streaming.Deps{
 		Hub: in.Hub, Repo: in.Repo, Log: in.Log, Tickets: in.Tickets, Trigger: in.Trigger, Clock: in.Clock,
+		Gate: in.Gate, Recheck: streamRecheck(in.Config.Projects.GateCacheTTL),
 	}, streaming.Lifetimes{Ticket: in.Config.Streams.TicketTTL, Pass: in.Config.Streams.PassTTL})
+}
+
+// streamRecheck is how often an open stream asks the gate again: half
+// the gate's cache TTL, with answers at most that old, so that a member
+// removed on another instance loses their streams within the TTL.
+func streamRecheck(gateTTL time.Duration) time.Duration {
+	if gateTTL <= 0 {
+		return 500 * time.Millisecond
+	}
+	return gateTTL / 2
 }
 
 func newOperationHandler(cfg Config, svc *appoperation.Service, streams *streaming.Streams) *httpoperation.Handler {

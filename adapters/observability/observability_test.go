@@ -269,20 +269,20 @@ func TestSlowStatementsAreBoundedAndScoped(t *testing.T) {
 	add(q, alice, "other project")
 	c.now = c.now.Add(40 * time.Minute) // "old" is now 70 minutes old
 	add(p, alice, "new")
-	got := s.Recent(kernel.GrantProjectAccess(alice, p), time.Time{})
+	got := s.Recent(kernel.GrantProjectAccess(alice, p, kernel.AllPermissions), time.Time{})
 	if len(got) != 2 || got[0].Statement != "new" || got[1].Statement != "mid" {
 		t.Fatalf("recent: %+v", got)
 	}
-	if got := s.Recent(kernel.GrantProjectAccess(bob, p), time.Time{}); len(got) != 1 || got[0].Statement != "bob's" {
+	if got := s.Recent(kernel.GrantProjectAccess(bob, p, kernel.AllPermissions), time.Time{}); len(got) != 1 || got[0].Statement != "bob's" {
 		t.Fatalf("bob's view: %+v", got)
 	}
-	if got := s.Recent(kernel.GrantProjectAccess(alice, p), c.now); len(got) != 1 {
+	if got := s.Recent(kernel.GrantProjectAccess(alice, p, kernel.AllPermissions), c.now); len(got) != 1 {
 		t.Fatalf("since now: %+v", got)
 	}
 	for i := range maxSlowPerProject + 20 {
 		add(q, alice, "s"+string(rune('a'+i%26)))
 	}
-	if got := s.Recent(kernel.GrantProjectAccess(alice, q), time.Time{}); len(got) != maxSlowPerProject {
+	if got := s.Recent(kernel.GrantProjectAccess(alice, q, kernel.AllPermissions), time.Time{}); len(got) != maxSlowPerProject {
 		t.Fatalf("per-project cap: %d", len(got))
 	}
 	// Past the project cap, the stalest project goes first.

@@ -41,6 +41,9 @@ func (s *Service) ProjectInfo(ctx context.Context, access kernel.ProjectAccess) 
 	if access.IsZero() {
 		return ports.ProjectInfo{}, errNoScope
 	}
+	if err := access.Require(kernel.ReadOperations); err != nil {
+		return ports.ProjectInfo{}, err
+	}
 	figures, err := s.operations.Figures(ctx, access)
 	if err != nil {
 		return ports.ProjectInfo{}, err

@@ -39,7 +39,7 @@ func (o *ops) Figures(context.Context, kernel.ProjectAccess) (ports.OperationFig
 func TestProjectInfo(t *testing.T) {
 	alice, _ := kernel.ParseSubject("alice")
 	id := kernel.ProjectIDFrom(uuid.Must(uuid.NewV7()))
-	access := kernel.GrantProjectAccess(alice, id)
+	access := kernel.GrantProjectAccess(alice, id, kernel.AllPermissions)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	log := &slowLog{}
 	settings := Settings{SlowStatementWindow: time.Hour, SlowStatementThreshold: 200 * time.Millisecond}

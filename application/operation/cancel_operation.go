@@ -17,5 +17,5 @@ type CancelOperation struct {
 
 // CancelOperation cancels an operation that has not finished.
 func (s *Service) CancelOperation(ctx context.Context, access kernel.ProjectAccess, id operation.ID, cmd CancelOperation) (*operation.Operation, error) {
-	return s.change(ctx, access, id, cmd.Expected, func(op *operation.Operation, now time.Time) error { return op.Cancel(now) })
+	return s.change(ctx, access, kernel.CancelOperations, id, cmd.Expected, func(op *operation.Operation, now time.Time) error { return op.Cancel(now) })
 }

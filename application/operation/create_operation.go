@@ -15,8 +15,8 @@ type CreateOperation struct {
 
 // CreateOperation creates a pending operation in the access's project.
 func (s *Service) CreateOperation(ctx context.Context, access kernel.ProjectAccess, cmd CreateOperation) (*operation.Operation, error) {
-	if access.IsZero() {
-		return nil, errNoScope
+	if err := requireAccess(access, kernel.CreateOperations); err != nil {
+		return nil, err
 	}
 	op, err := operation.New(operation.IDFrom(s.d.IDs.NewID()), access.Project(), cmd.Kind, cmd.Message, s.d.Clock.Now())
 	if err != nil {

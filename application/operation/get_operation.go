@@ -9,8 +9,8 @@ import (
 
 // GetOperation returns one operation of the access's project.
 func (s *Service) GetOperation(ctx context.Context, access kernel.ProjectAccess, id operation.ID) (*operation.Operation, error) {
-	if access.IsZero() {
-		return nil, errNoScope
+	if err := requireAccess(access, kernel.ReadOperations); err != nil {
+		return nil, err
 	}
 	return s.d.Repo.Get(ctx, access, id)
 }

@@ -17,8 +17,8 @@ type ListOperations struct {
 
 // ListOperations returns one page of the access's project's operations, newest first.
 func (s *Service) ListOperations(ctx context.Context, access kernel.ProjectAccess, q ListOperations) (ports.Page, error) {
-	if access.IsZero() {
-		return ports.Page{}, errNoScope
+	if err := requireAccess(access, kernel.ReadOperations); err != nil {
+		return ports.Page{}, err
 	}
 	if err := kernel.CheckPageLimit(q.Limit); err != nil {
 		return ports.Page{}, err

@@ -20,8 +20,8 @@ type OperationFigures struct {
 // Figures is how the access's project's operations and streams stand, for
 // its info endpoint.
 func (s *Service) Figures(ctx context.Context, access kernel.ProjectAccess) (OperationFigures, error) {
-	if access.IsZero() {
-		return OperationFigures{}, errNoScope
+	if err := requireAccess(access, kernel.ReadOperations); err != nil {
+		return OperationFigures{}, err
 	}
 	counts, err := s.d.Repo.CountByStatus(ctx, access)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scoped-api/foundation/application/operation/streaming"
+	"github.com/scoped-api/foundation/domain/kernel"
 	ports "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/ports/shared"
 )
@@ -60,3 +61,11 @@ func NewService(d Deps, s Settings) *Service {
 // errNoScope is a programming error: a driving adapter called a use case
 // without a granted access. It is not a domain kind, so it surfaces as a 500.
 var errNoScope = errors.New("operation: use case called without an access")
+
+// requireAccess checks that the access was granted and allows may.
+func requireAccess(access kernel.ProjectAccess, may kernel.Permission) error {
+	if access.IsZero() {
+		return errNoScope
+	}
+	return access.Require(may)
+}

@@ -21,8 +21,8 @@ import (
 var (
 	ctx   = context.Background()
 	alice = func() kernel.Subject { s, _ := kernel.ParseSubject("alice"); return s }()
-	inA   = kernel.GrantProjectAccess(alice, kernel.ProjectIDFrom(uuid.MustParse("0190a000-0000-7000-8000-00000000000a")))
-	inB   = kernel.GrantProjectAccess(alice, kernel.ProjectIDFrom(uuid.MustParse("0190b000-0000-7000-8000-00000000000b")))
+	inA   = kernel.GrantProjectAccess(alice, kernel.ProjectIDFrom(uuid.MustParse("0190a000-0000-7000-8000-00000000000a")), kernel.AllPermissions)
+	inB   = kernel.GrantProjectAccess(alice, kernel.ProjectIDFrom(uuid.MustParse("0190b000-0000-7000-8000-00000000000b")), kernel.AllPermissions)
 )
 
 // flakyBus fails while down and records what it published.

@@ -15,7 +15,7 @@ type CreateProject struct {
 
 // CreateProject creates a project owned by owner.
 func (s *Service) CreateProject(ctx context.Context, owner kernel.Subject, cmd CreateProject) (*project.Project, error) {
-	if err := requireOwner(owner); err != nil {
+	if err := requirePerson(owner); err != nil {
 		return nil, err
 	}
 	p, err := project.New(kernel.ProjectIDFrom(s.ids.NewID()), owner, cmd.Name, cmd.Description, s.clock.Now())

@@ -15,9 +15,9 @@ type DeleteProject struct {
 }
 
 // DeleteProject soft-deletes the live project the access is for; the gate
-// of this instance stops granting access to it at once.
+// of this instance stops granting access to it at once, and its streams end.
 func (s *Service) DeleteProject(ctx context.Context, access kernel.ProjectAccess, cmd DeleteProject) error {
-	if err := requireAccess(access); err != nil {
+	if err := requireAccess(access, kernel.DeleteProject); err != nil {
 		return err
 	}
 	now := s.clock.Now()
@@ -27,6 +27,6 @@ func (s *Service) DeleteProject(ctx context.Context, access kernel.ProjectAccess
 		}
 		return p.Delete(now)
 	})
-	s.gate.forget(access)
+	s.gate.forgetProject(access.Project())
 	return err
 }

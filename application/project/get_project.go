@@ -9,7 +9,7 @@ import (
 
 // GetProject returns the live project the access is for.
 func (s *Service) GetProject(ctx context.Context, access kernel.ProjectAccess) (*project.Project, error) {
-	if err := requireAccess(access); err != nil {
+	if err := requireAccess(access, kernel.ReadProject); err != nil {
 		return nil, err
 	}
 	return s.repo.Get(ctx, access)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scoped-api/foundation/domain/kernel"
+	"github.com/scoped-api/foundation/domain/project"
 	ports "github.com/scoped-api/foundation/ports/project"
 )
 
@@ -11,15 +12,18 @@ import (
 type ListProjects struct {
 	Limit  int
 	Cursor *kernel.Cursor
+	// Role, when set, keeps the projects where the caller has that role.
+	Role project.Role
 }
 
-// ListProjects returns one page of owner's live projects, newest first.
-func (s *Service) ListProjects(ctx context.Context, owner kernel.Subject, q ListProjects) (ports.Page, error) {
-	if err := requireOwner(owner); err != nil {
+// ListProjects returns one page of the live projects the caller is a
+// member of, newest first, with the caller's role in each.
+func (s *Service) ListProjects(ctx context.Context, caller kernel.Subject, q ListProjects) (ports.Page, error) {
+	if err := requirePerson(caller); err != nil {
 		return ports.Page{}, err
 	}
 	if err := kernel.CheckPageLimit(q.Limit); err != nil {
 		return ports.Page{}, err
 	}
-	return s.repo.List(ctx, owner, ports.ListQuery{Limit: q.Limit, After: q.Cursor})
+	return s.repo.List(ctx, caller, ports.ListQuery{Limit: q.Limit, After: q.Cursor, Role: q.Role})
 }

@@ -33,16 +33,22 @@ func NewService(repo ports.Repository, gate *Gate, clock shared.Clock, ids share
 // kind, so it surfaces as a 500.
 var errNoScope = errors.New("project: use case called without a caller or an access")
 
-func requireOwner(owner kernel.Subject) error {
-	if owner.IsZero() {
+// requirePerson checks for a caller who is a person: a project key acts
+// only inside its own project, so it neither creates nor lists projects.
+func requirePerson(caller kernel.Subject) error {
+	if caller.IsZero() {
 		return errNoScope
+	}
+	if _, isKey := caller.Key(); isKey {
+		return kernel.ErrForbidden
 	}
 	return nil
 }
 
-func requireAccess(access kernel.ProjectAccess) error {
+// requireAccess checks that the access was granted and allows may.
+func requireAccess(access kernel.ProjectAccess, may kernel.Permission) error {
 	if access.IsZero() {
 		return errNoScope
 	}
-	return nil
+	return access.Require(may)
 }

@@ -148,11 +148,11 @@ func TestListValidatesLimitAndPages(t *testing.T) {
 		}
 	}
 	page := must(f.svc.ListProjects(ctx, alice, appproject.ListProjects{Limit: 2}))
-	if len(page.Items) != 2 || page.Items[0].Name() != "c" || page.Items[1].Name() != "b" || page.Next == nil {
+	if len(page.Items) != 2 || page.Items[0].Project.Name() != "c" || page.Items[1].Project.Name() != "b" || page.Next == nil {
 		t.Fatalf("first page = %v", names(page))
 	}
 	page = must(f.svc.ListProjects(ctx, alice, appproject.ListProjects{Limit: 2, Cursor: page.Next}))
-	if len(page.Items) != 1 || page.Items[0].Name() != "a" || page.Next != nil {
+	if len(page.Items) != 1 || page.Items[0].Project.Name() != "a" || page.Next != nil {
 		t.Fatalf("second page = %v", names(page))
 	}
 	if page := must(f.svc.ListProjects(ctx, bob, appproject.ListProjects{Limit: 10})); len(page.Items) != 0 {
@@ -163,7 +163,7 @@ func TestListValidatesLimitAndPages(t *testing.T) {
 func names(p ports.Page) []string {
 	var out []string
 	for _, it := range p.Items {
-		out = append(out, it.Name())
+		out = append(out, it.Project.Name())
 	}
 	return out
 }

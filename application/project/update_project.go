@@ -18,7 +18,7 @@ type UpdateProject struct {
 
 // UpdateProject renames and/or redescribes the live project the access is for.
 func (s *Service) UpdateProject(ctx context.Context, access kernel.ProjectAccess, cmd UpdateProject) (*project.Project, error) {
-	if err := requireAccess(access); err != nil {
+	if err := requireAccess(access, kernel.UpdateProject); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()

@@ -446,7 +446,7 @@ func TestTheStyleCheckCatchesARegressedTemplate(t *testing.T) {
 		{app + "update_" + n.Name + ".go", "s.repo.Update(", "s.update(", "repository's Update"},
 		{app + "update_" + n.Name + ".go", "type Update" + n.Type + " struct", "type update" + n.Type + " struct", "declares no command Update" + n.Type},
 		{app + "service.go", "func NewService(", "func NewService(gate shared.ProjectGate, ", "shared.ProjectGate"},
-		{app + "create_" + n.Name + ".go", "if access.IsZero()", "access = kernel.GrantProjectAccess(access.Subject(), access.Project())\n\tif access.IsZero()", "kernel.GrantProjectAccess"},
+		{app + "create_" + n.Name + ".go", "if err := requireAccess(", "access = kernel.GrantProjectAccess(access.Subject(), access.Project(), kernel.AllPermissions)\n\tif err := requireAccess(", "kernel.GrantProjectAccess"},
 		{dom, "type ID = kernel.ID[idKind]", "type ID struct{ v uuid.UUID }\n\nfunc (id ID) UUID() uuid.UUID { return id.v }", "declares (ID).UUID"},
 		{dom, "\tname      string\n", "\tname      string `json:\"name\"`\n", "tags"},
 	}

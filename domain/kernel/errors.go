@@ -21,6 +21,7 @@ const (
 	KindTooManyRequests
 	KindUnavailable
 	KindPreconditionFailed
+	KindForbidden
 )
 
 // String names the kind for logs and tests.
@@ -40,6 +41,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindPreconditionFailed:
 		return "precondition_failed"
+	case KindForbidden:
+		return "forbidden"
 	default:
 		return "unknown"
 	}
@@ -99,6 +102,11 @@ func Conflict(code, message string) *Error {
 // Unauthorized reports a caller whose identity could not be established.
 func Unauthorized(code, message string) *Error {
 	return &Error{Kind: KindUnauthorized, Code: code, Message: message}
+}
+
+// Forbidden reports a known caller who may not do what they asked.
+func Forbidden(code, message string) *Error {
+	return &Error{Kind: KindForbidden, Code: code, Message: message}
 }
 
 // TooManyRequests reports a caller over a limit.

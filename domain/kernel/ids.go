@@ -62,14 +62,54 @@ const MaxSubjectLength = 255
 // characters, valid UTF-8.
 var subjectRule = Text{Field: "sub", Max: MaxSubjectLength, Required: true}
 
-// ParseSubject accepts a non-blank subject of at most MaxSubjectLength
-// bytes that Text's rules accept.
+// ParseSubject accepts a person's subject: non-blank, at most
+// MaxSubjectLength bytes that Text's rules accept, and not in the form
+// reserved for project keys (a token cannot pass for a key).
 func ParseSubject(s string) (Subject, error) {
-	if _, ok := subjectRule.Check(s); !ok || strings.TrimSpace(s) == "" || len(s) > MaxSubjectLength {
+	if _, ok := subjectRule.Check(s); !ok || strings.TrimSpace(s) == "" || len(s) > MaxSubjectLength ||
+		strings.HasPrefix(s, keySubjectPrefix) {
 		return Subject{}, Unauthorized("auth.subject_invalid", "the token has no usable subject")
 	}
 	return Subject{v: s}, nil
 }
+
+// RestoreSubject accepts what Subject.String gave, a person's or a key's:
+// for subjects stored by this API (a stream ticket), never for a token's.
+func RestoreSubject(s string) (Subject, error) {
+	if rest, ok := strings.CutPrefix(s, keySubjectPrefix); ok {
+		id, err := ParseID[KeyKind](rest)
+		if err != nil {
+			return Subject{}, Unauthorized("auth.subject_invalid", "the token has no usable subject")
+		}
+		return KeySubject(id), nil
+	}
+	return ParseSubject(s)
+}
+
+// keySubjectPrefix marks the subject of a project key: "key:<key id>".
+const keySubjectPrefix = "key:"
+
+// KeySubject is the caller a project key acts as.
+func KeySubject(id KeyID) Subject { return Subject{v: keySubjectPrefix + id.String()} }
+
+// Key is the project key the subject is, if it is one.
+func (s Subject) Key() (KeyID, bool) {
+	rest, ok := strings.CutPrefix(s.v, keySubjectPrefix)
+	if !ok {
+		return KeyID{}, false
+	}
+	u, err := parseUUID(rest)
+	return IDFrom[KeyKind](u), err == nil
+}
+
+// KeyKind is the kind of KeyID.
+type KeyKind struct{}
+
+// IDName names key ids in errors.
+func (KeyKind) IDName() string { return "key" }
+
+// KeyID identifies a project key, a worker's credential.
+type KeyID = ID[KeyKind]
 
 // IsZero reports whether the subject was never set.
 func (s Subject) IsZero() bool { return s.v == "" }

@@ -128,11 +128,11 @@ func TestParseIDNamesItsKind(t *testing.T) {
 func TestProjectAccessCarriesItsGrant(t *testing.T) {
 	alice, _ := kernel.ParseSubject("alice")
 	p := kernel.ProjectIDFrom(uuid.New())
-	a := kernel.GrantProjectAccess(alice, p)
+	a := kernel.GrantProjectAccess(alice, p, kernel.AllPermissions)
 	if a.Subject() != alice || a.Project() != p || a.IsZero() {
 		t.Fatalf("access %+v", a)
 	}
-	if !(kernel.ProjectAccess{}).IsZero() || !kernel.GrantProjectAccess(alice, kernel.ProjectID{}).IsZero() {
+	if !(kernel.ProjectAccess{}).IsZero() || !kernel.GrantProjectAccess(alice, kernel.ProjectID{}, kernel.AllPermissions).IsZero() {
 		t.Fatal("an access without a project or a subject grants nothing")
 	}
 }

@@ -22,9 +22,16 @@ type IDGenerator interface {
 }
 
 // ProjectGate is the one place that decides whether a caller may act in a
-// project. Access grants the capability every project-scoped use case
-// takes, or returns an error of kind NotFound, so that a project someone
-// else owns is indistinguishable from one that does not exist.
+// project, and what they may do there. Access grants the capability every
+// project-scoped use case takes, or returns an error of kind NotFound, so
+// that a project someone else owns is indistinguishable from one that
+// does not exist.
 type ProjectGate interface {
 	Access(ctx context.Context, subject kernel.Subject, id kernel.ProjectID) (kernel.ProjectAccess, error)
+	// Recheck asks again for an access granted earlier, with an answer at
+	// most maxAge old, for work that outlives a request (a stream).
+	Recheck(ctx context.Context, access kernel.ProjectAccess, maxAge time.Duration) (kernel.ProjectAccess, error)
+	// Revoked is closed when this instance takes the access's subject out
+	// of its project (removed, or the project deleted); stop releases it.
+	Revoked(access kernel.ProjectAccess) (revoked <-chan struct{}, stop func())
 }

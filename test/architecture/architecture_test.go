@@ -11,8 +11,9 @@ import (
 // "ports/<context>.<Interface>.<Method>". Keep it short: every entry is a
 // question asked before any access exists.
 var scopeExceptions = map[string]string{
-	"ports/shared.ProjectGate.Access":  "the gate itself: it turns a caller and a bare id into the access every other method takes",
-	"ports/project.Repository.Visible": "the gate's question to the project context, whose yes it turns into an access",
+	"ports/shared.ProjectGate.Access": "the gate itself: it turns a caller and a bare id into the access every other method takes",
+	"ports/project.Repository.Role":   "the gate's question to the project context: the role it turns into an access",
+	"ports/project.Repository.Key":    "the key authenticator's question: which key a presented token names, before any access exists",
 }
 
 // moduleRoot is the repository this test belongs to.

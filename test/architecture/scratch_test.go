@@ -26,7 +26,7 @@ func TestBreakingTheRealTreeIsReported(t *testing.T) {
 			"type AuditRepository interface {\n\tRecord(ctx context.Context, id kernel.ProjectID) error\n}\n",
 		"application/operation/planted.go": "package operation\n\nimport \"" + mod + "/domain/kernel\"\n\n" +
 			"// trusted lets anyone into any project without asking the gate.\n" +
-			"func trusted(s kernel.Subject, p kernel.ProjectID) kernel.ProjectAccess { return kernel.GrantProjectAccess(s, p) }\n\n" +
+			"func trusted(s kernel.Subject, p kernel.ProjectID) kernel.ProjectAccess { return kernel.GrantProjectAccess(s, p, kernel.AllPermissions) }\n\n" +
 			"var _ = trusted\n",
 	}
 	for rel, src := range plant {

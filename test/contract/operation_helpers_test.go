@@ -64,7 +64,7 @@ var (
 // in mints the access the gate would grant for p; the suite tests the
 // adapters' own filters.
 func in(p kernel.ProjectID) kernel.ProjectAccess {
-	return kernel.GrantProjectAccess(mustSubject("alice"), p)
+	return kernel.GrantProjectAccess(mustSubject("alice"), p, kernel.AllPermissions)
 }
 
 func newOp(t *testing.T, p kernel.ProjectID, kind string, at time.Time) *operation.Operation {

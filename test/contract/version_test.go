@@ -48,7 +48,7 @@ func TestProjectRepositoryVersions(t *testing.T) {
 				}
 				expectProjectVersion(t, repo, p.ID(), 1)
 				page, err := repo.List(ctx, alice, ports.ListQuery{Limit: 10})
-				if err != nil || len(page.Items) != 1 || page.Items[0].Version() != 1 {
+				if err != nil || len(page.Items) != 1 || page.Items[0].Project.Version() != 1 {
 					t.Fatalf("list: %v, %v", page.Items, err)
 				}
 			})

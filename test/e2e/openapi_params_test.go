@@ -107,18 +107,23 @@ func TestTheServerAgreesWithTheSchemasParameters(t *testing.T) {
 	// Each request has a caller of its own, with fresh resources: some
 	// routes delete or finish them, and an Idempotency-Key is the caller's.
 	n := 0
-	fresh := func() (token, project, op string) {
+	fresh := func() (subject, token, project, op string) {
 		n++
-		token = testkit.Token(t, fmt.Sprintf("params-%d", n), time.Hour)
+		subject = fmt.Sprintf("params-%d", n)
+		token = testkit.Token(t, subject, time.Hour)
 		p := create(t, app, token, "params")
-		return token, p.ID, createOperation(t, app, token, p.ID, "import").ID
+		return subject, token, p.ID, createOperation(t, app, token, p.ID, "import").ID
 	}
 	bodies := map[string]any{
 		"create-project":            map[string]any{"name": "x"},
 		"update-project":            map[string]any{"description": "d"},
 		"create-operation":          map[string]any{"kind": "import"},
 		"report-operation-progress": map[string]any{"percent": 5},
+		"add-member":                map[string]any{"subject": "someone", "role": "viewer"},
+		"change-member":             map[string]any{"role": "viewer"},
+		"create-key":                map[string]any{"name": "k", "permissions": []string{"operations:read"}},
 	}
+	const missingKey = "01936b2a-0000-7000-8000-0000000000ee" // a key id no project has: 404
 	routes, cases := 0, 0
 	for path, methods := range doc.Paths {
 		for method, op := range methods {
@@ -129,15 +134,15 @@ func TestTheServerAgreesWithTheSchemasParameters(t *testing.T) {
 			routes++
 			send := func(param docParam, value string) (int, string) {
 				t.Helper()
-				token, project, operation := fresh()
-				target := strings.NewReplacer("{project_id}", project, "{operation_id}", operation).Replace(path)
+				subject, token, project, operation := fresh()
+				target := strings.NewReplacer("{project_id}", project, "{operation_id}", operation, "{subject}", "nobody", "{key_id}", missingKey).Replace(path)
 				query := url.Values{}
 				headers := http.Header{}
 				switch param.In {
 				case "path":
-					ids := map[string]string{"project_id": project, "operation_id": operation}
+					ids := map[string]string{"project_id": project, "operation_id": operation, "subject": "nobody", "key_id": missingKey}
 					ids[param.Name] = url.PathEscape(value)
-					target = strings.NewReplacer("{project_id}", ids["project_id"], "{operation_id}", ids["operation_id"]).Replace(path)
+					target = strings.NewReplacer("{project_id}", ids["project_id"], "{operation_id}", ids["operation_id"], "{subject}", ids["subject"], "{key_id}", ids["key_id"]).Replace(path)
 				case "query":
 					query.Set(param.Name, value)
 				case "header":
@@ -146,7 +151,11 @@ func TestTheServerAgreesWithTheSchemasParameters(t *testing.T) {
 				if enc := query.Encode(); enc != "" {
 					target += "?" + enc
 				}
-				return rawRequest(t, method, app.URL+target, token, bodies[op.OperationID], headers)
+				body := bodies[op.OperationID]
+				if op.OperationID == "transfer-project" {
+					body = map[string]any{"subject": subject} // to oneself: 409, the one transfer a lone owner can ask for
+				}
+				return rawRequest(t, method, app.URL+target, token, body, headers)
 			}
 			for _, param := range op.Parameters {
 				for _, v := range derive(param.Schema) {

@@ -61,12 +61,12 @@ func projectCRUD(t *testing.T, app *testkit.App, dbURL string) {
 		t.Fatalf("Content-Type = %q", ct)
 	}
 	body := res.Map(t)
-	for _, k := range []string{"id", "name", "description", "created_at", "updated_at"} {
+	for _, k := range []string{"id", "owner", "name", "description", "created_at", "updated_at"} {
 		if _, ok := body[k]; !ok {
 			t.Errorf("response lacks %q: %s", k, res.Body)
 		}
 	}
-	if len(body) != 5 {
+	if len(body) != 6 {
 		t.Errorf("response has unexpected fields: %s", res.Body)
 	}
 

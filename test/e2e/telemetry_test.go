@@ -173,6 +173,7 @@ func TestSamplerIsProjectAware(t *testing.T) {
 	app := testkit.StartApp(t, env)
 	alice := testkit.Token(t, "alice", time.Hour)
 	testkit.Exec(t, dbURL, `INSERT INTO projects (id, owner, name, description, created_at, updated_at) VALUES ($1, 'alice', 'listed', '', now(), now())`, listed)
+	testkit.Exec(t, dbURL, `INSERT INTO project_members (project_id, subject, role, project_created_at, created_at, updated_at) SELECT id, owner, 'owner', created_at, created_at, created_at FROM projects WHERE id = $1`, listed)
 	other := create(t, app, alice, "ordinary")
 
 	get := func(id string, sampledParent *bool) string {

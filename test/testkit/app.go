@@ -24,6 +24,9 @@ import (
 // tests prove that the configured secret is the one used.
 const TestSecret = "test-secret-0123456789abcdef0123456789abcdef"
 
+// TestKeySecret keys project keys' digests in tests (a test value, public).
+const TestKeySecret = "test-key-secret-0123456789abcdef0123456789abcdef"
+
 // App is the real application, started on a random loopback port.
 type App struct {
 	URL    string
@@ -42,6 +45,7 @@ func BaseEnv(dbURL string) map[string]string {
 		"HTTP_ADDR":             "127.0.0.1:0",
 		"DATABASE_URL":          dbURL,
 		"AUTH_HS256_SECRET":     TestSecret,
+		"PROJECT_KEY_SECRET":    TestKeySecret,
 		"LOG_LEVEL":             "debug",
 		"HTTP_SHUTDOWN_TIMEOUT": "5s",
 		// Tests and benchmarks send many requests as one caller; the tests

@@ -80,8 +80,8 @@ var ProblemTypes = []ProblemType{
 		"No valid credentials: the Authorization header is missing (auth.token_missing), or the bearer token is expired (auth.token_expired), not yet valid, wrongly signed, or for another issuer or audience (auth.token_invalid); or a stream ticket is unknown, spent or expired (stream.ticket_invalid), or a stream pass cookie is unknown, expired or for another stream (stream.pass_invalid; the answer deletes the cookie). WWW-Authenticate says which.",
 		"Get a new token, or a new stream ticket and pass with POST …/events/tickets, and send the request again."},
 	{"forbidden", http.StatusForbidden,
-		"The caller is known but may not do this.",
-		"Ask for the permission needed. Retrying does not help."},
+		"The caller is a member of the project, or holds a key of it, but their role or the key's permissions do not allow this (project.forbidden); or an admin tried to manage an admin or the owner, or anyone to change the owner's membership other than by a transfer (project.forbidden).",
+		"Ask an owner or admin of the project for the role needed, or use a key with the permission. Retrying does not help."},
 	{"not-found", http.StatusNotFound,
 		"No such route, or no such resource for this caller. A project the caller may not see answers exactly as one that does not exist (project.not_found), so a 404 never reveals that someone else's project exists.",
 		"Check the path and ids, and that the token's subject is the project's owner."},
@@ -182,6 +182,8 @@ func statusOf(k kernel.Kind) int {
 		return http.StatusServiceUnavailable
 	case kernel.KindPreconditionFailed:
 		return http.StatusPreconditionFailed
+	case kernel.KindForbidden:
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

@@ -104,7 +104,7 @@ func TestTheRecordAnswersForTheCallerAndTheAccess(t *testing.T) {
 	if _, err := Access(ctx); FromError(ctx, err).Status != 500 {
 		t.Fatalf("a project route the gate never saw must be a wiring error: %v", err)
 	}
-	r.Granted(kernel.GrantProjectAccess(alice, p))
+	r.Granted(kernel.GrantProjectAccess(alice, p, kernel.AllPermissions))
 	if a, err := Access(ctx); err != nil || a.Project() != p || a.Subject() != alice {
 		t.Fatalf("access: %v %v", a, err)
 	}

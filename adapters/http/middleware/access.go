@@ -33,3 +33,31 @@ func ProjectAccess(api huma.API, gate shared.ProjectGate) func(huma.Context, fun
 		next(ctx)
 	}
 }
+
+// DeclareProjectAccess adds to every operation in a project's scope the
+// 403 that ProjectAccess's grant leads to when the caller's role (or key)
+// does not allow the operation. Call it once the routes are registered.
+func DeclareProjectAccess(api huma.API) {
+	for path, item := range api.OpenAPI().Paths {
+		if !strings.Contains(path, "{"+httpkit.ProjectParam+"}") {
+			continue
+		}
+		for _, op := range []*huma.Operation{item.Get, item.Head, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil || op.Responses == nil {
+				continue
+			}
+			if _, ok := op.Responses["403"]; ok {
+				continue
+			}
+			for code, r := range op.Responses {
+				if len(code) == 3 && code[0] == '4' && r.Content != nil {
+					op.Responses["403"] = &huma.Response{
+						Description: "Forbidden: the caller is a member (or holds a key) of the project, but their role or the key's permissions do not allow this (code project.forbidden)",
+						Content:     r.Content,
+					}
+					break
+				}
+			}
+		}
+	}
+}

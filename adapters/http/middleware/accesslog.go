@@ -50,7 +50,11 @@ func AccessLog(base *zap.Logger) gin.HandlerFunc {
 			zap.Int("bytes", max(c.Writer.Size(), 0)),
 		)
 		if s := r.Subject(); !s.IsZero() {
-			fields = append(fields, zap.String("subject", s.String()))
+			if key, isKey := s.Key(); isKey {
+				fields = append(fields, zap.String("key_id", key.String()))
+			} else {
+				fields = append(fields, zap.String("subject", s.String()))
+			}
 		}
 		switch {
 		case status >= 500:

@@ -29,12 +29,20 @@ type TicketRedeemer interface {
 	PresentPass(ctx context.Context, code, path string) (sub kernel.Subject, tokenExpiresAt, passExpiresAt time.Time, err error)
 }
 
+// KeyAuthenticator checks a project key presented as a bearer token and
+// returns the subject it acts as (kernel.KeySubject) and when it expires
+// (zero for never); IsKey tells a key's form from a JWT's.
+type KeyAuthenticator interface {
+	IsKey(token string) bool
+	Authenticate(ctx context.Context, token string) (kernel.Subject, time.Time, error)
+}
+
 // Authenticate is a huma middleware and the one writer of the request's
-// caller: operations that declare bearer security need a valid token, or,
-// where they also accept them and no Authorization header is sent, a
-// stream ticket in the query or a stream pass cookie; others pass through
-// untouched.
-func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) func(huma.Context, func(huma.Context)) {
+// caller: operations that declare bearer security need a valid token or
+// project key, or, where they also accept them and no Authorization
+// header is sent, a stream ticket in the query or a stream pass cookie;
+// others pass through untouched.
+func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer, keys KeyAuthenticator) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		if !requiresBearer(ctx.Operation()) {
 			next(ctx)
@@ -75,7 +83,14 @@ func Authenticate(api huma.API, verifier TokenVerifier, tickets TicketRedeemer) 
 			httpkit.WriteError(api, ctx, kernel.ErrTokenMissing)
 			return
 		}
-		sub, exp, err := verifier.Verify(raw)
+		var sub kernel.Subject
+		var exp time.Time
+		var err error
+		if keys.IsKey(raw) {
+			sub, exp, err = keys.Authenticate(ctx.Context(), raw)
+		} else {
+			sub, exp, err = verifier.Verify(raw)
+		}
 		if err != nil {
 			httpkit.WriteError(api, ctx, err)
 			return

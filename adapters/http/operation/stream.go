@@ -197,6 +197,8 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 	// A client that left is noticed within departureInterval, not at the
 	// second keepalive write that fails: its slot in the caller's cap is
 	// freed with the stream.
+	recheck := time.NewTicker(stream.RecheckEvery())
+	defer recheck.Stop()
 	var departures <-chan time.Time
 	left := departureCheck(conn)
 	if left != nil {
@@ -248,6 +250,14 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 		case <-expired:
 			h.write(conn, []byte("event: token_expired\ndata: {}\n\n"))
 			return
+		case <-stream.Revoked():
+			h.write(conn, []byte(accessRevoked))
+			return
+		case <-recheck.C:
+			if !h.stillAllowed(stream) {
+				h.write(conn, []byte(accessRevoked))
+				return
+			}
 		case <-draining:
 			// Events keep flowing until this stream's own moment of the
 			// window; a stream opened late in the drain ends soon after.
@@ -264,6 +274,17 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 			return
 		}
 	}
+}
+
+// accessRevoked ends a stream whose caller is no longer a member of its
+// project; no retry hint follows, a reconnect would be refused.
+const accessRevoked = "event: access_revoked\ndata: {}\n\n"
+
+// stillAllowed asks the gate again, within the write timeout.
+func (h *Handler) stillAllowed(stream *streaming.Stream) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), h.settings.WriteTimeout)
+	defer cancel()
+	return stream.StillAllowed(ctx)
 }
 
 // drainOffset picks, uniformly, when in the drain window a stream ends.

@@ -17,16 +17,22 @@ import (
 const BasePath = "/api/v1/projects"
 
 // Handler adapts HTTP requests to the project use cases.
-type Handler struct{ svc *appproject.Service }
+type Handler struct {
+	svc  *appproject.Service
+	keys *appproject.Keys
+}
 
 var _ httpkit.Routes = (*Handler)(nil)
 
-// NewHandler serves svc.
-func NewHandler(svc *appproject.Service) *Handler { return &Handler{svc: svc} }
+// NewHandler serves svc and keys.
+func NewHandler(svc *appproject.Service, keys *appproject.Keys) *Handler {
+	return &Handler{svc: svc, keys: keys}
+}
 
 // Project is a project as clients see it.
 type Project struct {
 	ID          string    `json:"id" format:"uuid" doc:"The project's id"`
+	Owner       string    `json:"owner" doc:"The owner's subject; ownership changes hands with POST …/transfer"`
 	Name        string    `json:"name" doc:"Unique among the owner's live projects"`
 	Description string    `json:"description" doc:"Free text"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -36,6 +42,7 @@ type Project struct {
 func toResponse(p *project.Project) Project {
 	return Project{
 		ID:          p.ID().String(),
+		Owner:       p.Owner().String(),
 		Name:        p.Name(),
 		Description: p.Description(),
 		CreatedAt:   p.CreatedAt(),
@@ -76,6 +83,7 @@ type (
 	listInput struct {
 		Limit  int    `query:"limit" default:"20" minimum:"1" maximum:"100" doc:"Page size, 1 to 100"`
 		Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+		Role   string `query:"role" enum:"owner,admin,member,viewer" doc:"Only the projects where the caller has this role"`
 	}
 	listOutput struct {
 		Body ProjectPage
@@ -94,16 +102,22 @@ type UpdateProjectRequest struct {
 	Description *string `json:"description,omitempty" maxLength:"2000" nullable:"true" doc:"New description; up to 2000 characters; null or absent leaves it unchanged"`
 }
 
+// ListedProject is a project in the caller's list, with the caller's role in it.
+type ListedProject struct {
+	Project
+	Role string `json:"role" enum:"owner,admin,member,viewer" doc:"The caller's role in the project"`
+}
+
 // ProjectPage is one page of the caller's projects.
 type ProjectPage struct {
-	Items      []Project `json:"items" nullable:"false"`
-	NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
+	Items      []ListedProject `json:"items" nullable:"false"`
+	NextCursor string          `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 }
 
 // Register adds the project routes.
 func (h *Handler) Register(api huma.API) {
 	tags := []string{"projects"}
-	httpkit.DeclareTag(api, "projects", "Projects: the scope every other resource lives in; a caller sees only their own")
+	httpkit.DeclareTag(api, "projects", "Projects: the scope every other resource lives in; a caller sees only those they are a member of")
 	huma.Register(api, huma.Operation{
 		OperationID:   "create-project",
 		Method:        http.MethodPost,
@@ -119,8 +133,8 @@ func (h *Handler) Register(api huma.API) {
 		OperationID: "list-projects",
 		Method:      http.MethodGet,
 		Path:        BasePath,
-		Summary:     "List the caller's projects, newest first",
-		Description: "Keyset-paginated: pass next_cursor from one page as cursor to get the next; the last page has no next_cursor.",
+		Summary:     "List the projects the caller is a member of, newest first",
+		Description: "Each item carries the caller's role in it; role= keeps one role's. Keyset-paginated: pass next_cursor from one page as cursor to get the next; the last page has no next_cursor.",
 		Tags:        tags,
 		Security:    httpkit.Protected,
 		Errors:      []int{http.StatusUnauthorized},
@@ -156,6 +170,8 @@ func (h *Handler) Register(api huma.API) {
 		DefaultStatus: http.StatusNoContent,
 		Errors:        []int{http.StatusUnauthorized, http.StatusNotFound},
 	}), h.delete)
+	h.registerMembers(api)
+	h.registerKeys(api)
 }
 
 func (h *Handler) create(ctx context.Context, in *createInput) (*createOutput, error) {
@@ -175,7 +191,7 @@ func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) 
 	if err != nil {
 		return nil, err
 	}
-	q := appproject.ListProjects{Limit: in.Limit}
+	q := appproject.ListProjects{Limit: in.Limit, Role: project.Role(in.Role)}
 	if in.Cursor != "" {
 		if q.Cursor, err = httpkit.ParseCursor(ctx, in.Cursor); err != nil {
 			return nil, err
@@ -186,9 +202,9 @@ func (h *Handler) list(ctx context.Context, in *listInput) (*listOutput, error) 
 		return nil, httpkit.FromError(ctx, err).WithLocation("body.", "query.")
 	}
 	out := &listOutput{}
-	out.Body.Items = make([]Project, len(page.Items))
-	for i, p := range page.Items {
-		out.Body.Items[i] = toResponse(p)
+	out.Body.Items = make([]ListedProject, len(page.Items))
+	for i, m := range page.Items {
+		out.Body.Items[i] = ListedProject{Project: toResponse(m.Project), Role: string(m.Role)}
 	}
 	if page.Next != nil {
 		out.Body.NextCursor = httpkit.EncodeCursor(*page.Next)

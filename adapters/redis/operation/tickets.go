@@ -110,7 +110,7 @@ func decodeTicket(value []byte) (ports.Ticket, error) {
 	if err := json.Unmarshal(value, &w); err != nil {
 		return ports.Ticket{}, err
 	}
-	subject, err := kernel.ParseSubject(w.Subject)
+	subject, err := kernel.RestoreSubject(w.Subject)
 	if err != nil {
 		return ports.Ticket{}, fmt.Errorf("subject: %w", err)
 	}

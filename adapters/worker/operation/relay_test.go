@@ -82,10 +82,12 @@ func TestRelayPublishesWhenWokenRetriesAndStops(t *testing.T) {
 	r := NewRelay(RelaySettings{Interval: time.Hour, PruneEvery: time.Hour, MaxLag: 3 * time.Hour, OnError: func(error) { errsMu.Lock(); errs++; errsMu.Unlock() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.Run(ctx, p); close(done) }()
-
+	// Both before the relay runs, so that the second is merged with the
+	// first for certain (once running, the relay may take the first wake
+	// before the second arrives, and then publish twice).
 	r.EventsAccepted()
-	r.EventsAccepted() // merged with the first
+	r.EventsAccepted()
+	go func() { r.Run(ctx, p); close(done) }()
 	// Two failures, each reported, then the backoff's retry succeeds with
 	// nobody waking it; pruning runs after the first success.
 	eventually(t, "a publish after two failures", func() bool { n, pruned := p.counts(); return n == 1 && pruned == 1 })

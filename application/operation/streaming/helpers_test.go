@@ -21,8 +21,8 @@ var (
 	alice = func() kernel.Subject { s, _ := kernel.ParseSubject("alice"); return s }()
 	projA = kernel.ProjectIDFrom(uuid.MustParse("0190a000-0000-7000-8000-00000000000a"))
 	projB = kernel.ProjectIDFrom(uuid.MustParse("0190b000-0000-7000-8000-00000000000b"))
-	inA   = kernel.GrantProjectAccess(alice, projA)
-	inB   = kernel.GrantProjectAccess(alice, projB)
+	inA   = kernel.GrantProjectAccess(alice, projA, kernel.AllPermissions)
+	inB   = kernel.GrantProjectAccess(alice, projB, kernel.AllPermissions)
 )
 
 type countingMetrics struct {
@@ -65,6 +65,7 @@ type world struct {
 	streams *Streams
 	metrics *countingMetrics
 	clock   *clock
+	gate    *testGate
 	woken   int
 	// onWake, when set, runs each time a stream wakes the relay.
 	onWake func()
@@ -72,7 +73,7 @@ type world struct {
 
 func newWorld(t *testing.T, buffer, perSubject int) *world {
 	t.Helper()
-	w := &world{t: t, log: memoperation.NewEventLog(), metrics: &countingMetrics{}, clock: &clock{now: t0}}
+	w := &world{t: t, log: memoperation.NewEventLog(), metrics: &countingMetrics{}, clock: &clock{now: t0}, gate: &testGate{may: kernel.AllPermissions}}
 	w.repo = memoperation.NewRepository(w.log)
 	w.hub = NewHub(w.log, w.metrics, HubSettings{Buffer: buffer, MaxStreamsPerSubject: perSubject})
 	if err := w.hub.Prime(ctx); err != nil {
@@ -84,8 +85,54 @@ func newWorld(t *testing.T, buffer, perSubject int) *world {
 			if w.onWake != nil {
 				w.onWake()
 			}
-		}), Clock: w.clock}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
+		}), Clock: w.clock, Gate: w.gate, Recheck: time.Second}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
 	return w
+}
+
+// testGate is the project gate as streams see it: Recheck answers what
+// the test last set, revoke closes what Revoked handed out.
+type testGate struct {
+	mu      sync.Mutex
+	refusal error
+	may     kernel.Permission
+	watched []chan struct{}
+	stopped int
+}
+
+func (g *testGate) Access(context.Context, kernel.Subject, kernel.ProjectID) (kernel.ProjectAccess, error) {
+	panic("streams never ask for a new access")
+}
+
+func (g *testGate) Recheck(_ context.Context, a kernel.ProjectAccess, _ time.Duration) (kernel.ProjectAccess, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.refusal != nil {
+		return kernel.ProjectAccess{}, g.refusal
+	}
+	return kernel.GrantProjectAccess(a.Subject(), a.Project(), g.may), nil
+}
+
+func (g *testGate) Revoked(kernel.ProjectAccess) (<-chan struct{}, func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ch := make(chan struct{})
+	g.watched = append(g.watched, ch)
+	return ch, func() { g.mu.Lock(); g.stopped++; g.mu.Unlock() }
+}
+
+func (g *testGate) answer(may kernel.Permission, refusal error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.may, g.refusal = may, refusal
+}
+
+func (g *testGate) revoke() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, ch := range g.watched {
+		close(ch)
+	}
+	g.watched = nil
 }
 
 // create adds an operation to the access's project; its created event

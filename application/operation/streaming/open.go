@@ -24,8 +24,8 @@ const sequenceWait = 50 * time.Millisecond
 // between is missed: every event above what the initial messages cover
 // arrives live, and nothing at or below it does.
 func (s *Streams) Open(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, last *int64) (*Stream, error) {
-	if access.IsZero() {
-		return nil, errNoScope
+	if err := requireRead(access); err != nil {
+		return nil, err
 	}
 	if op != nil {
 		if _, err := s.repo.Get(ctx, access, *op); err != nil {
@@ -36,7 +36,8 @@ func (s *Streams) Open(ctx context.Context, access kernel.ProjectAccess, op *ope
 	if err != nil {
 		return nil, err
 	}
-	st := &Stream{sub: sub}
+	st := &Stream{sub: sub, access: access, gate: s.gate, recheck: s.recheck}
+	st.revoked, st.unwatch = s.gate.Revoked(access)
 	if err := s.fill(ctx, access, op, last, st); err != nil {
 		st.Close()
 		return nil, err

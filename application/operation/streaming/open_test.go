@@ -242,7 +242,7 @@ func TestOperationStreamOpeningLosesTheRaceWithTheRelay(t *testing.T) {
 	op := w.create(inA)
 	w.report(inA, op, percent(30))
 	w.streams = NewStreams(Deps{Hub: w.hub, Repo: w.repo, Log: racingLog{EventLog: w.log, w: w}, Tickets: memoperation.NewTicketStore(),
-		Trigger: triggerFunc(func() {}), Clock: w.clock}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
+		Trigger: triggerFunc(func() {}), Clock: w.clock, Gate: w.gate, Recheck: time.Second}, Lifetimes{Ticket: time.Minute, Pass: 15 * time.Minute})
 	st, err := w.streams.Open(ctx, inA, ptr(op.ID()), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,9 @@ package streaming
 
 import (
 	"errors"
+	"time"
 
+	"github.com/scoped-api/foundation/domain/kernel"
 	ports "github.com/scoped-api/foundation/ports/operation"
 	"github.com/scoped-api/foundation/ports/shared"
 )
@@ -16,7 +18,9 @@ type Streams struct {
 	tickets   ports.TicketStore
 	trigger   ports.RelayTrigger
 	clock     shared.Clock
+	gate      shared.ProjectGate
 	lifetimes Lifetimes
+	recheck   time.Duration
 }
 
 // Deps are what streams need; all are required.
@@ -29,18 +33,33 @@ type Deps struct {
 	// numbered yet.
 	Trigger ports.RelayTrigger
 	Clock   shared.Clock
+	// Gate is asked again, while a stream is open, whether its caller is
+	// still a member; it also tells of removals made on this instance.
+	Gate shared.ProjectGate
+	// Recheck is how often an open stream asks the gate again, with an
+	// answer at most that old.
+	Recheck time.Duration
 }
 
 // NewStreams builds the stream use cases; tickets and passes live as
 // long as lifetimes say.
 func NewStreams(d Deps, lifetimes Lifetimes) *Streams {
-	if d.Hub == nil || d.Repo == nil || d.Log == nil || d.Tickets == nil || d.Trigger == nil || d.Clock == nil ||
-		lifetimes.Ticket <= 0 || lifetimes.Pass <= 0 {
-		panic("streaming.NewStreams: nil dependency or no ticket or pass lifetime")
+	if d.Hub == nil || d.Repo == nil || d.Log == nil || d.Tickets == nil || d.Trigger == nil || d.Clock == nil || d.Gate == nil ||
+		d.Recheck <= 0 || lifetimes.Ticket <= 0 || lifetimes.Pass <= 0 {
+		panic("streaming.NewStreams: nil dependency, or no recheck interval or ticket or pass lifetime")
 	}
-	return &Streams{hub: d.Hub, repo: d.Repo, log: d.Log, tickets: d.Tickets, trigger: d.Trigger, clock: d.Clock, lifetimes: lifetimes}
+	return &Streams{hub: d.Hub, repo: d.Repo, log: d.Log, tickets: d.Tickets, trigger: d.Trigger, clock: d.Clock,
+		gate: d.Gate, lifetimes: lifetimes, recheck: d.Recheck}
 }
 
 // errNoScope is a programming error: a driving adapter called a use case
 // without a granted access. It is not a domain kind, so it surfaces as a 500.
 var errNoScope = errors.New("streaming: use case called without an access")
+
+// requireRead checks that the access was granted and may read operations.
+func requireRead(access kernel.ProjectAccess) error {
+	if access.IsZero() {
+		return errNoScope
+	}
+	return access.Require(kernel.ReadOperations)
+}

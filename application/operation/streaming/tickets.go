@@ -37,8 +37,8 @@ type Issued struct {
 // Issue issues a single-use ticket and a reusable pass for one stream of
 // the access's project (of one operation when op is non-nil).
 func (s *Streams) Issue(ctx context.Context, access kernel.ProjectAccess, op *operation.ID, tokenExpiresAt time.Time) (Issued, error) {
-	if access.IsZero() {
-		return Issued{}, errNoScope
+	if err := requireRead(access); err != nil {
+		return Issued{}, err
 	}
 	if op != nil {
 		if _, err := s.repo.Get(ctx, access, *op); err != nil {

@@ -28,7 +28,7 @@
 // site, e.g. app.example.com and api.example.com: a SameSite=Strict cookie
 // never travels between sites.
 
-const EVENT_TYPES = ["snapshot", "history_expired", "created", "progress", "succeeded", "failed", "cancelled", "token_expired"];
+const EVENT_TYPES = ["snapshot", "history_expired", "created", "progress", "succeeded", "failed", "cancelled", "token_expired", "access_revoked"];
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 // Refusals in a row, with no event between, before giving up.
 const MAX_REFUSALS = 4;
