@@ -121,6 +121,19 @@ type AuthConfig struct {
 	Audience string `env:"AUTH_AUDIENCE"`
 	// Leeway absorbs clock skew in a token's exp, nbf and iat.
 	Leeway time.Duration `env:"AUTH_LEEWAY" envDefault:"5s"`
+	// JWKSURL, or OIDCIssuer with OpenID Connect discovery, verifies
+	// tokens of an identity provider (RS256, ES256, EdDSA); then
+	// AUTH_ISSUER and AUTH_AUDIENCE are required, and HS256 tokens are
+	// accepted only if AUTH_HS256_SECRET is also set.
+	JWKSURL    string `env:"AUTH_JWKS_URL"`
+	OIDCIssuer string `env:"AUTH_OIDC_ISSUER"`
+	// SubjectClaim is the claim that names the caller.
+	SubjectClaim string `env:"AUTH_SUBJECT_CLAIM" envDefault:"sub"`
+	// JWKSTimeout bounds each request to the provider, the first at start included.
+	JWKSTimeout time.Duration `env:"AUTH_JWKS_TIMEOUT" envDefault:"5s"`
+	// JWKSRefresh is how often the provider's keys are fetched again
+	// (besides a bounded refetch when a token names an unknown key).
+	JWKSRefresh time.Duration `env:"AUTH_JWKS_REFRESH" envDefault:"1h"`
 	// UsingDevelopmentSecret is set when no secret was configured and the
 	// public development secret stands in (never in production).
 	UsingDevelopmentSecret bool `env:"-"`
@@ -326,9 +339,15 @@ func (c *Config) validate() []error {
 		bad("DB_CONN_MAX_LIFETIME and DB_CONN_MAX_IDLE_TIME must not be negative")
 	}
 
+	provider := c.Auth.JWKSURL != "" || c.Auth.OIDCIssuer != ""
+	if provider {
+		c.checkProvider(bad)
+	}
 	switch {
+	case provider && c.Auth.Secret == "":
+		// Tokens come from the identity provider only.
 	case c.Env == EnvProduction && c.Auth.Secret == "":
-		bad("AUTH_HS256_SECRET is required in production")
+		bad("AUTH_HS256_SECRET is required in production (or configure AUTH_JWKS_URL or AUTH_OIDC_ISSUER)")
 	case c.Env == EnvProduction && c.Auth.Secret == auth.DevelopmentSecret:
 		bad("AUTH_HS256_SECRET is the public development secret; production needs its own")
 	case c.Env == EnvProduction && len(c.Auth.Secret) < auth.MinSecretBytes:
@@ -420,4 +439,36 @@ func (c *Config) validate() []error {
 	errs = append(errs, c.OTel.validate()...)
 	errs = append(errs, c.RateLimit.validate()...)
 	return errs
+}
+
+// checkProvider checks the identity provider's settings.
+func (c *Config) checkProvider(bad func(format string, args ...any)) {
+	a := &c.Auth
+	if a.JWKSURL != "" && a.OIDCIssuer != "" {
+		bad("set AUTH_JWKS_URL or AUTH_OIDC_ISSUER, not both")
+	}
+	if a.Issuer == "" {
+		a.Issuer = a.OIDCIssuer
+	}
+	if a.Issuer == "" || a.Audience == "" {
+		bad("AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL (AUTH_OIDC_ISSUER gives the issuer)")
+	}
+	for name, raw := range map[string]string{"AUTH_JWKS_URL": a.JWKSURL, "AUTH_OIDC_ISSUER": a.OIDCIssuer} {
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("%s must be an http(s) URL", name)
+		case u.Scheme != "https" && c.Env == EnvProduction:
+			bad("%s must be https in production", name)
+		}
+	}
+	if strings.TrimSpace(a.SubjectClaim) == "" {
+		bad("AUTH_SUBJECT_CLAIM must name a claim")
+	}
+	if a.JWKSTimeout <= 0 || a.JWKSTimeout > time.Minute || a.JWKSRefresh < time.Minute {
+		bad("AUTH_JWKS_TIMEOUT must be between 0 and 1m, AUTH_JWKS_REFRESH at least 1m")
+	}
 }

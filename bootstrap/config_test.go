@@ -299,3 +299,31 @@ func TestShutdownDelayDependsOnTheEnvironmentUnlessGiven(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentityProviderSettings(t *testing.T) {
+	ok, err := LoadConfig(map[string]string{"AUTH_OIDC_ISSUER": "https://idp.example/", "AUTH_AUDIENCE": "api"})
+	if err != nil || ok.Auth.Issuer != "https://idp.example/" {
+		t.Fatalf("the OIDC issuer is the default AUTH_ISSUER: %v %q", err, ok.Auth.Issuer)
+	}
+	prod := map[string]string{"APP_ENV": "production", "PROJECT_KEY_SECRET": strings.Repeat("k", 32),
+		"AUTH_JWKS_URL": "https://idp.example/keys", "AUTH_ISSUER": "https://idp.example/", "AUTH_AUDIENCE": "api"}
+	if _, err := LoadConfig(prod); err != nil {
+		t.Fatalf("production with only a provider (no HS256 secret): %v", err)
+	}
+	for name, c := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"both sources":       {map[string]string{"AUTH_JWKS_URL": "https://a/keys", "AUTH_OIDC_ISSUER": "https://a/", "AUTH_AUDIENCE": "api"}, "not both"},
+		"no audience":        {map[string]string{"AUTH_OIDC_ISSUER": "https://a/"}, "AUTH_AUDIENCE"},
+		"no issuer":          {map[string]string{"AUTH_JWKS_URL": "https://a/keys", "AUTH_AUDIENCE": "api"}, "AUTH_ISSUER"},
+		"not a URL":          {map[string]string{"AUTH_JWKS_URL": "keys", "AUTH_ISSUER": "i", "AUTH_AUDIENCE": "api"}, "AUTH_JWKS_URL must be an http(s) URL"},
+		"http in production": {map[string]string{"APP_ENV": "production", "PROJECT_KEY_SECRET": strings.Repeat("k", 32), "AUTH_OIDC_ISSUER": "http://a/", "AUTH_AUDIENCE": "api"}, "https in production"},
+		"empty claim":        {map[string]string{"AUTH_OIDC_ISSUER": "https://a/", "AUTH_AUDIENCE": "api", "AUTH_SUBJECT_CLAIM": " "}, "AUTH_SUBJECT_CLAIM"},
+		"refresh too often":  {map[string]string{"AUTH_OIDC_ISSUER": "https://a/", "AUTH_AUDIENCE": "api", "AUTH_JWKS_REFRESH": "1s"}, "AUTH_JWKS_REFRESH"},
+	} {
+		if _, err := LoadConfig(c.env); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %q", name, err, c.want)
+		}
+	}
+}

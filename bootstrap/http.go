@@ -48,13 +48,47 @@ var HTTPModule = fx.Module("http",
 	),
 )
 
-var _ middleware.TokenVerifier = (*auth.HS256)(nil)
+var _ middleware.TokenVerifier = auth.Verifiers{}
 
-func newVerifier(cfg Config) (middleware.TokenVerifier, error) {
-	return newHS256(cfg)
+// verifierOut is the token verifier and, with an identity provider, its
+// readiness entry (reported, not required: cached keys keep verifying).
+type verifierOut struct {
+	fx.Out
+	Verifier middleware.TokenVerifier
+	Checks   []health.Check `group:"readiness,flatten"`
+}
+
+func newVerifier(lc fx.Lifecycle, cfg Config) (verifierOut, error) {
+	var v auth.Verifiers
+	if cfg.Auth.Secret != "" {
+		hs, err := newHS256(cfg)
+		if err != nil {
+			return verifierOut{}, err
+		}
+		v.HS256 = hs
+	}
+	var checks []health.Check
+	if cfg.Auth.JWKSURL != "" || cfg.Auth.OIDCIssuer != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.Auth.JWKSTimeout)
+		defer cancel()
+		jwks, err := auth.NewJWKS(ctx, auth.JWKSSettings{
+			URL: cfg.Auth.JWKSURL, OIDCIssuer: cfg.Auth.OIDCIssuer, Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
+			SubjectClaim: cfg.Auth.SubjectClaim, Leeway: cfg.Auth.Leeway, Timeout: cfg.Auth.JWKSTimeout, Refresh: cfg.Auth.JWKSRefresh,
+		})
+		if err != nil {
+			return verifierOut{}, err
+		}
+		lc.Append(fx.StopHook(jwks.Close))
+		v.JWKS = jwks
+		checks = append(checks, health.Check{Name: "identity_provider", Required: false, Probe: jwks.Check})
+	}
+	return verifierOut{Verifier: v, Checks: checks}, nil
 }
 
 func newHS256(cfg Config) (*auth.HS256, error) {
+	if cfg.Auth.Secret == "" {
+		return nil, errors.New("HS256 tokens are off: AUTH_HS256_SECRET is not set while an identity provider is configured")
+	}
 	return auth.NewHS256(auth.Settings{Secret: []byte(cfg.Auth.Secret), Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: cfg.Auth.Leeway})
 }
 
