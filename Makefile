@@ -89,8 +89,8 @@ context: ## add a bounded context across every layer: make context NAME=note (do
 bench: ## instruction counts per route against their budgets (test/bench/budgets), then the noisy wall-clock figures
 	$(GO) run ./test/bench
 
-bench-instructions: ## only the instruction counts (callgrind; about 3 minutes)
-	$(GO) run ./test/bench -only instructions
+bench-instructions: ## only the instruction counts (callgrind; about 3 minutes); AGAINST=<git revision or checkout> also counts that build in the same run
+	$(GO) run ./test/bench -only instructions $(if $(AGAINST),-against $(AGAINST))
 
 migrate: build ## apply migrations to DATABASE_URL
 	./$(BIN) migrate up

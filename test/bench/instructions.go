@@ -142,76 +142,48 @@ func instructions(ctx context.Context, o options) (res []result, err error) {
 	token := testkit.TokenWith(tb, testkit.TestSecret, "", "", "alice", 2*time.Hour)
 	a := newAPI(ours.url, token)
 	defer a.close()
-	getID, err := a.project("instr-get")
+	ourRoutes, err := newAPIRoutes(a, sz)
 	if err != nil {
 		return nil, err
 	}
-	for i := range 25 { // a full page of 20 and a next one
-		if _, err := a.project(fmt.Sprintf("instr-list-%d", i)); err != nil {
+	var before *counted
+	var beforeRoutes *apiRoutes
+	if o.against != "" {
+		if before, beforeRoutes, err = startBefore(ctx, tb, o.against, dir, keep, env, sz, token); err != nil {
 			return nil, err
 		}
+		defer before.stop()
 	}
-	// Each connection's requests go to rows of their own: no request
-	// waits for another's row lock or retries after its write.
-	patchIDs := make([]string, sz.conns)
-	progressPID, err := a.project("instr-progress")
-	if err != nil {
-		return nil, err
-	}
-	ourOps, bareOps := make([]string, sz.conns), make([]string, sz.conns)
-	for w := range sz.conns {
-		if patchIDs[w], err = a.project(fmt.Sprintf("instr-patch-%d", w)); err != nil {
-			return nil, err
-		}
-		if ourOps[w], err = a.operation(progressPID); err != nil {
-			return nil, err
-		}
+	bareOps := make([]string, sz.conns)
+	for w := range bareOps {
 		bareOps[w] = uuid.NewString()
 	}
-
-	var seq atomic.Int64 // names are unique per owner: never repeat one
-	named := func(prefix string) func(int, int) []byte {
-		return func(int, int) []byte {
-			n := seq.Add(1)
-			return fmt.Appendf(nil, `{"name":"%s-%d","description":"benchmark %d"}`, prefix, n, n)
-		}
-	}
-	// An operation's percent never goes down: 1, 2, … 99, 99, …
-	reports := make([]int, sz.conns)
-	ourProgress := func(w, i int) (*http.Request, error) {
-		reports[w]++
-		body := fmt.Appendf(nil, `{"percent":%d,"message":"m-%d"}`, min(reports[w], 99), reports[w])
-		return post(ours.url+progressPath(progressPID, ourOps[w]), token, func(int, int) []byte { return body })(w, i)
-	}
+	var seq atomic.Int64
 	bareProgress := func(w, i int) (*http.Request, error) {
 		return post(bare.url+"/progress/"+bareOps[w], "", func(int, int) []byte {
 			return fmt.Appendf(nil, `{"percent":50,"message":"m-%d"}`, i)
 		})(w, i)
 	}
 	routes := []struct {
-		key, name  string
-		want       int
-		ours, bare request
+		key, name string
+		want      int
+		bare      request
 	}{
-		{keyHealth, "GET /health/live", 200, get(ours.url+"/health/live", ""), get(bare.url+"/health/live", "")},
-		{keyGet, "GET /api/v1/projects/{id}", 200, get(ours.url+"/api/v1/projects/"+getID, token), get(bare.url+"/projects/"+getID, "")},
-		{keyList, "GET /api/v1/projects?limit=20", 200, get(ours.url+"/api/v1/projects?limit=20", token), get(bare.url+"/projects?limit=20", "")},
-		{keyPatch, "PATCH /api/v1/projects/{id}", 200,
-			func(w, i int) (*http.Request, error) {
-				return patch(ours.url+"/api/v1/projects/"+patchIDs[w], token, named("ours-patch"))(w, i)
-			},
-			func(w, i int) (*http.Request, error) {
-				return patch(bare.url+"/projects/"+patchIDs[w], "", named("bare-patch"))(w, i)
-			}},
-		{keyProgress, "POST .../operations/{o}/progress", 200, ourProgress, bareProgress},
-		{keyPost, "POST /api/v1/projects", 201, post(ours.url+"/api/v1/projects", token, named("ours")), post(bare.url+"/projects", "", named("bare"))},
+		{keyHealth, "GET /health/live", 200, get(bare.url+"/health/live", "")},
+		{keyGet, "GET /api/v1/projects/{id}", 200, get(bare.url+"/projects/"+ourRoutes.getID, "")},
+		{keyList, "GET /api/v1/projects?limit=20", 200, get(bare.url+"/projects?limit=20", "")},
+		{keyPatch, "PATCH /api/v1/projects/{id}", 200, func(w, i int) (*http.Request, error) {
+			return patch(bare.url+"/projects/"+ourRoutes.patchIDs[w], "", named(&seq, "bare-patch"))(w, i)
+		}},
+		{keyProgress, "POST .../operations/{o}/progress", 200, bareProgress},
+		{keyPost, "POST /api/v1/projects", 201, post(bare.url+"/projects", "", named(&seq, "bare"))},
 	}
 	for _, r := range routes {
 		if !o.wants(r.name) && !o.wants(r.key) {
 			continue
 		}
 		started := time.Now()
-		om, err := perRequest(ctx, ours, sz, r.want, r.ours)
+		om, err := perRequest(ctx, ours, sz, r.want, ourRoutes.requests[r.key])
 		if err != nil {
 			return nil, fmt.Errorf("%s, API: %w", r.name, err)
 		}
@@ -220,21 +192,18 @@ func instructions(ctx context.Context, o options) (res []result, err error) {
 			return nil, fmt.Errorf("%s, bare: %w", r.name, err)
 		}
 		res = append(res, countResult(r.key, r.name, "request", budgets[r.key], om, bm, time.Since(started)))
+		if before != nil {
+			pm, err := perRequest(ctx, before, sz, r.want, beforeRoutes.requests[r.key])
+			if err != nil {
+				return nil, fmt.Errorf("%s, API at %s: %w", r.name, o.against, err)
+			}
+			res = append(res, againstResult(o.against, r.name, "request", om, pm))
+		}
 	}
 
 	if o.wants(keyDelivery) || o.wants("stream") {
 		started := time.Now()
-		streamPID, err := a.project("instr-streams")
-		if err != nil {
-			return nil, err
-		}
-		op, err := a.operation(streamPID)
-		if err != nil {
-			return nil, err
-		}
-		om, err := perEvent(ctx, ours, sz, token, eventsPath(streamPID, op), func(i int) error {
-			return a.report(streamPID, op, min(i+1, 99), "d-"+strconv.Itoa(i))
-		})
+		om, err := apiDelivery(ctx, ours, a, sz)
 		if err != nil {
 			return nil, fmt.Errorf("stream delivery, API: %w", err)
 		}
@@ -255,14 +224,104 @@ func instructions(ctx context.Context, o options) (res []result, err error) {
 		r := countResult(keyDelivery, name, "delivered event", budgets[keyDelivery], om, bm, time.Since(started))
 		r.Note += "; each report's own cost is included, shared by the streams it reaches"
 		res = append(res, r)
+		if before != nil {
+			pa := newAPI(before.url, token)
+			defer pa.close()
+			pm, err := apiDelivery(ctx, before, pa, sz)
+			if err != nil {
+				return nil, fmt.Errorf("stream delivery, API at %s: %w", o.against, err)
+			}
+			res = append(res, againstResult(o.against, name, "delivered event", om, pm))
+		}
 	}
-	for _, s := range []*counted{ours, bare} {
+	counters := []*counted{ours, bare}
+	if before != nil {
+		counters = append(counters, before)
+	}
+	for _, s := range counters {
 		if kib, err := s.rssKiB(); err == nil {
 			warn("  instructions: %s VmRSS at the end %d MiB (the collector was off)", s.name, kib>>10)
 		}
 	}
 	warn("  instructions: suite took %v", time.Since(begin).Round(time.Second))
 	return res, nil
+}
+
+// apiRoutes is what the API's counted requests go to: rows of their own,
+// created through the API a talks to, and a request per budget key.
+type apiRoutes struct {
+	getID    string
+	patchIDs []string // one per connection: no request waits for another's row lock
+	requests map[string]request
+}
+
+func newAPIRoutes(a *api, sz instrSizes) (*apiRoutes, error) {
+	r := &apiRoutes{patchIDs: make([]string, sz.conns)}
+	var err error
+	if r.getID, err = a.project("instr-get"); err != nil {
+		return nil, err
+	}
+	for i := range 25 { // a full page of 20 and a next one
+		if _, err := a.project(fmt.Sprintf("instr-list-%d", i)); err != nil {
+			return nil, err
+		}
+	}
+	progressPID, err := a.project("instr-progress")
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]string, sz.conns)
+	for w := range sz.conns {
+		if r.patchIDs[w], err = a.project(fmt.Sprintf("instr-patch-%d", w)); err != nil {
+			return nil, err
+		}
+		if ops[w], err = a.operation(progressPID); err != nil {
+			return nil, err
+		}
+	}
+	var seq atomic.Int64
+	// An operation's percent never goes down: 1, 2, … 99, 99, …
+	reports := make([]int, sz.conns)
+	progress := func(w, i int) (*http.Request, error) {
+		reports[w]++
+		body := fmt.Appendf(nil, `{"percent":%d,"message":"m-%d"}`, min(reports[w], 99), reports[w])
+		return post(a.url+progressPath(progressPID, ops[w]), a.token, func(int, int) []byte { return body })(w, i)
+	}
+	r.requests = map[string]request{
+		keyHealth: get(a.url+"/health/live", ""),
+		keyGet:    get(a.url+"/api/v1/projects/"+r.getID, a.token),
+		keyList:   get(a.url+"/api/v1/projects?limit=20", a.token),
+		keyPatch: func(w, i int) (*http.Request, error) {
+			return patch(a.url+"/api/v1/projects/"+r.patchIDs[w], a.token, named(&seq, "ours-patch"))(w, i)
+		},
+		keyProgress: progress,
+		keyPost:     post(a.url+"/api/v1/projects", a.token, named(&seq, "ours")),
+	}
+	return r, nil
+}
+
+// named makes bodies with names never used before: names are unique per owner.
+func named(seq *atomic.Int64, prefix string) func(int, int) []byte {
+	return func(int, int) []byte {
+		n := seq.Add(1)
+		return fmt.Appendf(nil, `{"name":"%s-%d","description":"benchmark %d"}`, prefix, n, n)
+	}
+}
+
+// apiDelivery counts what srv, the API a talks to, executes per event
+// delivered to sz.streams streams of one operation.
+func apiDelivery(ctx context.Context, srv *counted, a *api, sz instrSizes) (count, error) {
+	pid, err := a.project("instr-streams")
+	if err != nil {
+		return count{}, err
+	}
+	op, err := a.operation(pid)
+	if err != nil {
+		return count{}, err
+	}
+	return perEvent(ctx, srv, sz, a.token, eventsPath(pid, op), func(i int) error {
+		return a.report(pid, op, min(i+1, 99), "d-"+strconv.Itoa(i))
+	})
 }
 
 // count is one server's instructions per unit of work on one route.

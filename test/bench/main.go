@@ -60,6 +60,10 @@ type options struct {
 	// default); callgrindDir, if set, keeps its callgrind dumps there.
 	requests     int
 	callgrindDir string
+	// against, a git revision, adds to the instructions suite the API
+	// built from it, counted in the same run: each route's count is also
+	// given as a ratio to that build's.
+	against string
 	// smoke asks suites for their smallest meaningful run (the test that
 	// keeps `make bench` working); sizes such as stream counts shrink too.
 	smoke bool
@@ -98,6 +102,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "c", 16, "concurrent clients")
 	flag.IntVar(&o.requests, "n", 0, "requests per counted window in the instructions suite (default 1000; 2n more are counted)")
 	flag.StringVar(&o.callgrindDir, "callgrind-dir", "", "keep the instructions suite's callgrind dumps in this directory (for callgrind_annotate)")
+	flag.StringVar(&o.against, "against", "", "also count the API built from this git revision, in the same run, and fail when a route costs more than "+againstBudgetText+" of what it cost there")
 	flag.StringVar(&o.figures, "figures", "", "only measure figures whose name contains this text")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
