@@ -5,8 +5,20 @@ BIN   := bin/api
 # golangci-lint is built once into a project-local directory named after its version.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+# What api version, the startup log, /health/live and the OpenAPI document
+# say; override on the command line (make build VERSION=v1.2.3).
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT     ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/scoped-api/foundation/bootstrap
+# nomsgpack drops gin's MessagePack codec (about 9 MB), which no route uses.
+BUILD_TAGS := nomsgpack
+LDFLAGS    := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).buildDate=$(BUILD_DATE)
 
-.PHONY: run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_DIR := adapters/http/docs/assets/swagger-ui
+
+.PHONY: swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,11 +28,11 @@ run: build ## build and start the API on the embedded default (SQLite, no servic
 
 build: ## build bin/api
 	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
-	$(GO) build -o $(BIN) ./cmd/api
+	$(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/api
 
 test: vet browser pgbouncer redis-tools openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	$(GO) test -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
+	$(GO) test -tags $(BUILD_TAGS) -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
 
 # A fresh machine of this kind has no browser; Debian's Chromium is what the
@@ -49,7 +61,16 @@ $(OPENAPI_TOOLS_STAMP):
 	touch $@
 
 openapi: ## write api/openapi.json, the document the server serves (a test fails when they differ)
-	env -i PATH="$$PATH" HOME="$$HOME" $(GO) run ./cmd/api openapi > api/openapi.json.tmp && mv api/openapi.json.tmp api/openapi.json
+	env -i PATH="$$PATH" HOME="$$HOME" $(GO) run -ldflags "-X $(VERSION_PKG).version=dev" ./cmd/api openapi > api/openapi.json.tmp && mv api/openapi.json.tmp api/openapi.json
+
+# /docs embeds only the Swagger UI files its page loads; their source is npm's
+# swagger-ui-dist (maintained by the Swagger UI project), pinned above.
+swagger-ui: ## refresh the embedded Swagger UI files from npm's swagger-ui-dist at SWAGGER_UI_VERSION
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	(cd "$$d" && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz) && \
+	for f in swagger-ui.css swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt favicon-32x32.png LICENSE NOTICE; do \
+	  cp "$$d/package/$$f" $(SWAGGER_UI_DIR)/ || exit 1; done && \
+	echo $(SWAGGER_UI_VERSION) > $(SWAGGER_UI_DIR)/VERSION && echo "$(SWAGGER_UI_DIR): swagger-ui-dist $(SWAGGER_UI_VERSION)"
 
 # The PgBouncer end-to-end test (test/e2e/pgbouncer_test.go) starts Debian's
 # pgbouncer itself on a free port; the package's own service is not used.

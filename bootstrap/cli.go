@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -28,9 +29,50 @@ commands:
   migrate up|down|status         apply, roll back one, or list schema migrations
   token --sub SUBJECT [--ttl 1h] print a signed bearer token for the configured secret
   openapi                        print the OpenAPI document the server would serve (make openapi writes api/openapi.json)
+  version                        print the version, commit and build date
+
+api COMMAND --help says more about one command. Configuration comes from
+the environment; see README.md.
+`
+
+// commandHelp is what api COMMAND --help prints.
+var commandHelp = map[string]string{ //nolint:gosec // G101: help texts, keyed by command name ("token" is one)
+	"serve": `usage: api serve
+
+Starts the HTTP API on HTTP_ADDR (applying pending migrations first unless
+DB_MIGRATE_ON_START=false) and runs until SIGTERM or SIGINT. Then readiness
+answers 503 for HTTP_SHUTDOWN_DELAY while requests are still served, and
+in-flight requests and streams drain within HTTP_SHUTDOWN_TIMEOUT.
 
 Configuration comes from the environment; see README.md.
-`
+`,
+	"migrate": `usage: api migrate up|down|status
+
+  up      apply every pending migration of every bounded context
+  down    roll back the newest applied migration
+  status  list every migration and whether it is applied
+
+Uses DATABASE_URL. Concurrent runs are safe: each migration is applied once.
+`,
+	"token": `usage: api token --sub SUBJECT [--ttl 1h]
+
+Prints a bearer token signed with AUTH_HS256_SECRET (labelled on stderr
+when that is the public development secret).
+
+  --sub SUBJECT  the token's subject, 1 to 255 bytes (required)
+  --ttl DURATION how long the token is valid (default 1h)
+`,
+	"openapi": `usage: api openapi
+
+Prints the OpenAPI 3.1 document /openapi.json serves, without starting a
+server or touching a database.
+`,
+	"version": `usage: api version
+
+Prints the version, the commit it was built from and the build date; the
+startup log, /health/live and the OpenAPI document carry the same version.
+`,
+}
 
 // Main runs the api command with args (without the program name) and
 // returns the process exit code.
@@ -47,8 +89,16 @@ func Run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+	if isHelp(cmd) {
 		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if help, ok := commandHelp[cmd]; ok && slices.ContainsFunc(args, isHelp) {
+		fmt.Fprint(stdout, help)
+		return 0
+	}
+	if cmd == "version" || cmd == "--version" {
+		printVersion(stdout, Build())
 		return 0
 	}
 	cfg, err := LoadConfig(environ)
@@ -58,17 +108,44 @@ func Run(ctx context.Context, args []string, environ map[string]string, stdout, 
 	}
 	switch cmd {
 	case "serve":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "serve takes no arguments, got %q\n\n%s", args, commandHelp["serve"])
+			return 2
+		}
 		return serve(ctx, cfg, stdout, stderr, time.After)
 	case "migrate":
 		return migrate(ctx, cfg, args, stdout, stderr)
 	case "token":
 		return token(cfg, args, stdout, stderr)
 	case "openapi":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "openapi takes no arguments, got %q\n\n%s", args, commandHelp["openapi"])
+			return 2
+		}
 		return openapiDocument(cfg, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
+func printVersion(w io.Writer, b BuildInfo) {
+	c := b.Commit
+	if b.Modified {
+		c += " (modified)"
+	}
+	fmt.Fprintf(w, "version  %s\ncommit   %s\nbuilt    %s\ngo       %s\n", b.Version, c, b.Date, b.GoVersion)
+}
+
+// logStart says which build starts before anything can fail, so that a
+// failed start is attributed to its build.
+func logStart(log *zap.Logger, b BuildInfo) {
+	log.Info("starting", zap.String("version", b.Version), zap.String("commit", b.Commit), zap.Bool("modified", b.Modified),
+		zap.String("built", b.Date), zap.String("go", b.GoVersion))
 }
 
 // serve runs the server until ctx ends (SIGTERM), then waits
@@ -81,6 +158,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, after func
 		fmt.Fprintf(stderr, "cannot assemble the application: %v\n", err)
 		return 1
 	}
+	logStart(log, Build())
 	startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), app.StartTimeout())
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {

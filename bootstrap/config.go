@@ -100,6 +100,10 @@ type HTTPConfig struct {
 	// RequireIfMatch answers 428 to a conditional write (PATCH or DELETE of
 	// a project, an operation's progress or cancel) sent without If-Match.
 	RequireIfMatch bool `env:"HTTP_REQUIRE_IF_MATCH" envDefault:"false"`
+	// DebugAddr serves net/http/pprof on a listener of its own, never the
+	// main one; empty serves none. A port alone binds loopback; production
+	// refuses any other host (profiles show memory and the command line).
+	DebugAddr string `env:"DEBUG_ADDR"`
 }
 
 // DatabaseConfig is the database and its pool.
@@ -316,6 +320,15 @@ func (c *Config) validate() []error {
 	if c.HTTP.RequestTimeout >= c.HTTP.WriteTimeout && c.HTTP.WriteTimeout > 0 {
 		// Past the write timeout the server drops the connection: the 503 would never reach the client.
 		bad("HTTP_REQUEST_TIMEOUT (%v) must be shorter than HTTP_WRITE_TIMEOUT (%v)", c.HTTP.RequestTimeout, c.HTTP.WriteTimeout)
+	}
+	if c.HTTP.DebugAddr != "" {
+		if host, port, err := net.SplitHostPort(c.HTTP.DebugAddr); err != nil {
+			bad("DEBUG_ADDR must be host:port or :port, not %q", c.HTTP.DebugAddr)
+		} else if host == "" {
+			c.HTTP.DebugAddr = net.JoinHostPort("127.0.0.1", port)
+		} else if !IsLoopback(c.HTTP.DebugAddr) && c.Env == EnvProduction {
+			bad("DEBUG_ADDR %q is not a loopback address: in production pprof is served on loopback only (reach it with kubectl port-forward or an SSH tunnel)", c.HTTP.DebugAddr)
+		}
 	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		bad("HTTP_MAX_BODY_BYTES must be a positive number of bytes")

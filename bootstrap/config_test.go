@@ -327,3 +327,33 @@ func TestIdentityProviderSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestDebugAddr(t *testing.T) {
+	for _, tc := range []struct {
+		env, addr, want, fails string
+	}{
+		{"development", ":6060", "127.0.0.1:6060", ""},
+		{"production", ":6060", "127.0.0.1:6060", ""},
+		{"production", "[::1]:6060", "[::1]:6060", ""},
+		{"development", "0.0.0.0:6060", "0.0.0.0:6060", ""},
+		{"production", "0.0.0.0:6060", "", "DEBUG_ADDR \"0.0.0.0:6060\" is not a loopback address"},
+		{"production", "10.0.0.5:6060", "", "is not a loopback address"},
+		{"development", "6060", "", "DEBUG_ADDR must be host:port or :port"},
+	} {
+		env := map[string]string{"APP_ENV": tc.env, "DEBUG_ADDR": tc.addr}
+		if tc.env == "production" {
+			env["AUTH_HS256_SECRET"] = strings.Repeat("s", 40)
+			env["PROJECT_KEY_SECRET"] = strings.Repeat("p", 40)
+			env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/x"
+		}
+		cfg, err := LoadConfig(env)
+		switch {
+		case tc.fails == "" && err != nil:
+			t.Errorf("%s %s: %v", tc.env, tc.addr, err)
+		case tc.fails == "" && cfg.HTTP.DebugAddr != tc.want:
+			t.Errorf("%s %s: DEBUG_ADDR resolved to %q, want %q", tc.env, tc.addr, cfg.HTTP.DebugAddr, tc.want)
+		case tc.fails != "" && (err == nil || !strings.Contains(err.Error(), tc.fails)):
+			t.Errorf("%s %s: error %v, want one saying %q", tc.env, tc.addr, err, tc.fails)
+		}
+	}
+}

@@ -24,9 +24,6 @@ import (
 	"github.com/scoped-api/foundation/ports/shared"
 )
 
-// Version is the API's version, shown in the API document.
-const Version = "1.0.0"
-
 const (
 	defaultCheckTimeout = time.Second
 	// readinessDeadline bounds /health/ready even when a dependency hangs.
@@ -150,7 +147,7 @@ type apiIn struct {
 func newAPI(in apiIn) huma.API {
 	api := httpkit.NewAPI(in.Engine, httpkit.APIConfig{
 		Title:        "Project API",
-		Version:      Version,
+		Version:      Build().Version,
 		Description:  "A project-scoped HTTP API. Every route under /api/v1 needs a bearer token; errors are RFC 9457 problems.",
 		Contact:      "Project API maintainers",
 		License:      "MIT",
@@ -167,7 +164,7 @@ func newAPI(in apiIn) huma.API {
 		middleware.ProjectAccess(api, in.Gate))
 	// After the gate: a project the caller cannot see is 404 first.
 	api.UseMiddleware(middleware.RequireIfMatch(api, in.Config.HTTP.RequireIfMatch))
-	health.NewHandler(in.Checks, readinessDeadline, in.Log).Register(api)
+	health.NewHandler(Build().Version, in.Checks, readinessDeadline, in.Log).Register(api)
 	for _, r := range in.Routes {
 		r.Register(api)
 	}

@@ -36,7 +36,7 @@ var TelemetryModule = fx.Module("telemetry",
 		fx.Annotate(newStreamMetrics, fx.As(new(shared.StreamMetrics))),
 		fx.Annotate(telemetryCheck, fx.ResultTags(`group:"readiness"`)),
 	),
-	fx.Invoke(instrumentDatabase, serveMetrics),
+	fx.Invoke(instrumentDatabase, serveMetrics, serveDebug),
 )
 
 // neverSampled are the routes no trace is ever recorded for.
@@ -52,7 +52,7 @@ func NewTelemetry(lc fx.Lifecycle, cfg Config, log *zap.Logger, budget *stopBudg
 	tel, err := observability.New(observability.Settings{
 		Disabled:             c.Disabled,
 		ServiceName:          c.ServiceName,
-		ServiceVersion:       Version,
+		ServiceVersion:       Build().Version,
 		ResourceAttributes:   c.Resource,
 		Endpoint:             c.Endpoint,
 		TracesEndpoint:       c.TracesEndpoint,
@@ -173,27 +173,43 @@ func serveMetrics(lc fx.Lifecycle, cfg Config, tel *observability.Telemetry, log
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: cfg.HTTP.WriteTimeout}
+	serveAside(lc, sideListener{
+		what: "GET /metrics", variable: "METRICS_ADDR", addr: cfg.OTel.MetricsAddr, path: "/metrics", handler: mux,
+		server: &http.Server{ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: cfg.HTTP.WriteTimeout},
+	}, log, budget)
+}
+
+// sideListener is an optional listener beside the main one: one that
+// cannot open is logged, never fatal, since nothing a client needs is
+// served there.
+type sideListener struct {
+	what, variable, addr, path string
+	handler                    http.Handler
+	server                     *http.Server
+}
+
+func serveAside(lc fx.Lifecycle, l sideListener, log *zap.Logger, budget *stopBudget) {
+	l.server.Handler = l.handler
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
-			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.OTel.MetricsAddr)
+			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", l.addr)
 			if err != nil {
-				log.Error("GET /metrics is not served: cannot listen on METRICS_ADDR", zap.String("addr", cfg.OTel.MetricsAddr), zap.Error(err))
+				log.Error(l.what+" is not served: cannot listen on "+l.variable, zap.String("addr", l.addr), zap.Error(err))
 				return nil
 			}
 			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("metrics server failed", zap.Error(err))
+				if err := l.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error(l.what+" server failed", zap.Error(err))
 				}
 			}()
-			log.Info("metrics listening", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
+			log.Info(l.what+" listening", zap.String("url", "http://"+ln.Addr().String()+l.path))
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			ctx, cancel := budget.context(ctx)
 			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				_ = srv.Close()
+			if err := l.server.Shutdown(ctx); err != nil {
+				_ = l.server.Close()
 			}
 			return nil
 		},

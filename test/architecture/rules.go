@@ -180,7 +180,7 @@ var libraries = []library{
 	},
 	{
 		what:     "gin and huma",
-		prefixes: []string{"github.com/gin-gonic/", "github.com/gin-contrib/", "github.com/danielgtaylor/huma/", "github.com/swaggo/"},
+		prefixes: []string{"github.com/gin-gonic/", "github.com/gin-contrib/", "github.com/danielgtaylor/huma/"},
 		home:     "adapters/http",
 		allowed:  func(s []string) bool { return under(s, "adapters", "http") },
 	},

@@ -33,6 +33,9 @@ type sdkPageState struct {
 type sdkPage struct {
 	t     *testing.T
 	token string
+	// mint, when set, makes the token the first time the page asks for
+	// it, so that a short-lived one does not age while Chromium starts.
+	mint  func() string
 	mu    sync.Mutex
 	state sdkPageState
 }
@@ -42,7 +45,13 @@ func (p *sdkPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/sdk.html":
 		serveTestdataPage(p.t, w, "sdk.html")
 	case r.Method == http.MethodGet && r.URL.Path == "/token":
-		_, _ = w.Write([]byte(p.token))
+		p.mu.Lock()
+		if p.token == "" && p.mint != nil {
+			p.token = p.mint()
+		}
+		token := p.token
+		p.mu.Unlock()
+		_, _ = w.Write([]byte(token))
 	case r.Method == http.MethodPost && r.URL.Path == "/results":
 		var s sdkPageState
 		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
@@ -308,7 +317,7 @@ func TestBrowserStreamStopsWithAProblemWhenTheTokenExpires(t *testing.T) {
 	alice := testkit.Token(t, "alice", time.Hour)
 	p := create(t, app, alice, "expiring")
 	op := createOperation(t, app, alice, p.ID, "import")
-	page := &sdkPage{t: t, token: testkit.Token(t, "alice", 4*time.Second)}
+	page := &sdkPage{t: t, mint: func() string { return testkit.Token(t, "alice", 4*time.Second) }}
 	lb := &balancer{}
 	lb.route(app.URL)
 	front := sameOrigin(t, page, lb)

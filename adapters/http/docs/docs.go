@@ -10,7 +10,6 @@ import (
 	"path"
 
 	"github.com/gin-gonic/gin"
-	swaggerfiles "github.com/swaggo/files/v2"
 
 	"github.com/scoped-api/foundation/adapters/http/httpkit"
 )
@@ -21,16 +20,19 @@ const Prefix = "/docs"
 //go:embed assets
 var assets embed.FS
 
-// files maps each served name to the file system holding it; nothing else
-// of the Swagger UI distribution is exposed.
+// files maps each served name to the file system holding it. Only the
+// Swagger UI files the page loads are embedded (assets/swagger-ui, copied
+// from npm's swagger-ui-dist by make swagger-ui), not the distribution's
+// source maps and other bundles.
 var files = func() map[string]fs.FS {
 	own, _ := fs.Sub(assets, "assets")
+	swaggerUI, _ := fs.Sub(assets, "assets/swagger-ui")
 	return map[string]fs.FS{
 		"index.html":           own,
 		"init.js":              own,
-		"swagger-ui.css":       swaggerfiles.FS,
-		"swagger-ui-bundle.js": swaggerfiles.FS,
-		"favicon-32x32.png":    swaggerfiles.FS,
+		"swagger-ui.css":       swaggerUI,
+		"swagger-ui-bundle.js": swaggerUI,
+		"favicon-32x32.png":    swaggerUI,
 	}
 }()
 

@@ -50,6 +50,7 @@ type Readiness struct {
 
 // Handler serves /health/live and /health/ready.
 type Handler struct {
+	version  string
 	checks   []Check
 	deadline time.Duration
 	log      *zap.Logger
@@ -57,15 +58,18 @@ type Handler struct {
 
 // NewHandler probes checks; the whole readiness answer is bounded by
 // deadline. Failure details go to log, not to the unauthenticated caller.
-func NewHandler(checks []Check, deadline time.Duration, log *zap.Logger) *Handler {
+// Liveness names version, so that a rollout can be watched instance by
+// instance.
+func NewHandler(version string, checks []Check, deadline time.Duration, log *zap.Logger) *Handler {
 	sorted := append([]Check(nil), checks...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	return &Handler{checks: sorted, deadline: deadline, log: log}
+	return &Handler{version: version, checks: sorted, deadline: deadline, log: log}
 }
 
 // Liveness is the liveness body.
 type Liveness struct {
-	Status string `json:"status" example:"ok"`
+	Status  string `json:"status" example:"ok"`
+	Version string `json:"version" example:"v1.4.0" doc:"The running build's version (api version prints it with its commit and build date)"`
 }
 
 type liveOutput struct {
@@ -92,6 +96,7 @@ func (h *Handler) Register(api huma.API) {
 	}, func(context.Context, *struct{}) (*liveOutput, error) {
 		out := &liveOutput{}
 		out.Body.Status = "ok"
+		out.Body.Version = h.version
 		return out, nil
 	})
 	huma.Register(api, huma.Operation{
