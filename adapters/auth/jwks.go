@@ -89,15 +89,16 @@ func NewJWKS(ctx context.Context, s JWKSSettings) (*JWKS, error) {
 	// The background refresh outlives the start's deadline.
 	refreshCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	failFirst := false // a provider down at start is a startup error, not an empty key set
+	unknownKID := rate.NewLimiter(rate.Every(s.UnknownKIDEvery), 1)
 	keys, err := keyfunc.NewDefaultOverrideCtx(refreshCtx, []string{url}, keyfunc.Override{
 		Client:                    client,
 		HTTPTimeout:               s.Timeout,
 		NoErrorReturnFirstHTTPReq: &failFirst,
 		RefreshInterval:           s.Refresh,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(s.UnknownKIDEvery), 1),
-		// A token naming an unknown kid while the limiter is spent is
-		// refused at once rather than held.
-		RateLimitWaitMax: time.Millisecond,
+		RefreshUnknownKID:         unknownKID,
+		// The limiter's wait and the fetch it allows share this bound
+		// (jwkset gives both one context): the fetch needs all of it.
+		RateLimitWaitMax: s.Timeout,
 		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 			return func(_ context.Context, err error) { j.failed(err) }
 		},
@@ -110,7 +111,14 @@ func NewJWKS(ctx context.Context, s JWKSSettings) (*JWKS, error) {
 	j.verifier = newVerifier(verifierSettings{
 		methods: JWKSMethods, issuer: s.Issuer, audience: s.Audience, subjectClaim: s.SubjectClaim, leeway: s.Leeway,
 		key: func(t *jwt.Token) (any, error) {
-			kctx, kcancel := context.WithTimeout(refreshCtx, s.Timeout)
+			timeout := s.Timeout
+			if unknownKID.Tokens() < 1 {
+				// Spent: a known kid is read from memory and needs no
+				// time; an unknown one is refused at once rather than
+				// held until the limiter allows the next fetch.
+				timeout = time.Millisecond
+			}
+			kctx, kcancel := context.WithTimeout(refreshCtx, timeout)
 			defer kcancel()
 			return keys.KeyfuncCtx(kctx)(t)
 		},

@@ -33,6 +33,8 @@ type provider struct {
 	keys    []signer
 	fetches atomic.Int64
 	down    atomic.Bool
+	// latency delays each answer, as a provider across a network does.
+	latency atomic.Int64
 }
 
 type signer struct {
@@ -79,6 +81,7 @@ func newProvider(t *testing.T, keys ...signer) *provider {
 			return
 		}
 		p.fetches.Add(1)
+		time.Sleep(time.Duration(p.latency.Load()))
 		set := jwkset.NewMemoryStorage()
 		p.mu.Lock()
 		for _, k := range p.keys {
@@ -154,6 +157,33 @@ func TestRotation(t *testing.T) {
 	}
 	if n := p.fetches.Load(); n != 2 {
 		t.Fatalf("the key set was read %d times, want 2 (start, then the unknown kid)", n)
+	}
+}
+
+// TestRotationAtAProviderAcrossANetwork: the fetch an unknown kid causes
+// gets the whole AUTH_JWKS_TIMEOUT, not the moment a spent rate limit is
+// given (it once had 1 ms, so that only a loopback provider's rotation
+// was ever picked up before the hourly refresh).
+func TestRotationAtAProviderAcrossANetwork(t *testing.T) {
+	a, b := newSigner(t, "a", jwt.SigningMethodRS256), newSigner(t, "b", jwt.SigningMethodES256)
+	p := newProvider(t, a)
+	j := newTestJWKS(t, p)
+	p.latency.Store(int64(50 * time.Millisecond))
+	p.publish(b, a)
+	if _, _, err := j.Verify(b.sign(t, claimsFor("bob"))); err != nil {
+		t.Fatalf("a token under the rotated-in key, from a provider 50 ms away: %v", err)
+	}
+	// The limiter is spent now: another unknown kid is refused without a
+	// fetch, and known keys still verify.
+	forger := newSigner(t, "forged", jwt.SigningMethodRS256)
+	if _, _, err := j.Verify(forger.sign(t, claimsFor("mallory"))); !errors.Is(err, kernel.ErrTokenInvalid) {
+		t.Fatalf("an unknown kid while the limiter is spent: %v", err)
+	}
+	if _, _, err := j.Verify(a.sign(t, claimsFor("carol"))); err != nil {
+		t.Fatalf("a known key while the limiter is spent: %v", err)
+	}
+	if n := p.fetches.Load(); n != 2 {
+		t.Fatalf("the key set was read %d times, want 2 (start, then the first unknown kid)", n)
 	}
 }
 
