@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/scoped-api/foundation/adapters/http/health"
+	"github.com/scoped-api/foundation/adapters/observability"
 	"github.com/scoped-api/foundation/adapters/postgres"
 	"github.com/scoped-api/foundation/adapters/system"
 	"github.com/scoped-api/foundation/ports/shared"
@@ -52,8 +53,13 @@ func NewLogger(cfg Config) (*zap.Logger, error) {
 // NewDatabase opens the configured database. Opening never blocks; the
 // start hook pings it and fails the start with a clear message when it does
 // not answer, because a configured database is never silently replaced.
-func NewDatabase(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*postgres.DB, error) {
+func NewDatabase(lc fx.Lifecycle, cfg Config, log *zap.Logger, tel *observability.Telemetry) (*postgres.DB, error) {
+	var tracing *postgres.Tracing
+	if tel.Exporting() {
+		tracing = &postgres.Tracing{Provider: tel.TracerProvider(), Normalize: observability.NormalizeCached}
+	}
 	db, err := postgres.Open(postgres.Config{
+		Tracing:         tracing,
 		URL:             cfg.Database.URL,
 		QueryExecMode:   cfg.Database.QueryExecMode,
 		MaxOpenConns:    cfg.Database.MaxOpenConns,

@@ -143,14 +143,9 @@ func newStreamMetrics(tel *observability.Telemetry) (*observability.StreamMetric
 	return tel.NewStreamMetrics()
 }
 
-// instrumentDatabase adds spans (the GORM OpenTelemetry plugin), the
-// statement-duration histogram, the slow-statement log and the pool gauges.
+// instrumentDatabase adds the statement-duration histogram, the
+// slow-statement log and the pool gauges (NewDatabase adds the spans).
 func instrumentDatabase(db *postgres.DB, tel *observability.Telemetry, slow *observability.SlowStatements, cfg Config, log *zap.Logger) error {
-	if tel.Exporting() {
-		if err := db.Trace(tel.TracerProvider(), observability.NormalizeCached); err != nil {
-			return err
-		}
-	}
 	obs, err := tel.NewDBObserver(db.System(), cfg.OTel.SlowQueryThreshold, slow, log)
 	if err != nil {
 		return err

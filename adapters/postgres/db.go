@@ -39,15 +39,14 @@ type Config struct {
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
+	// Tracing, when set, puts a span on every statement.
+	Tracing *Tracing
 }
 
 // DB is an open database handle with its dialect.
 type DB struct {
 	Gorm    *gorm.DB
 	Dialect Dialect
-	// server is the PostgreSQL server's host:port ("" for SQLite), parsed
-	// once: telemetry puts it on every statement's span.
-	server string
 }
 
 // QueryExecModes are pgx's statement modes, by the names its
@@ -141,7 +140,11 @@ func Open(cfg Config) (*DB, error) {
 		if dsn, err = WithQueryExecMode(dsn, cfg.QueryExecMode); err != nil {
 			return nil, err
 		}
-		dialector = postgres.New(postgres.Config{DSN: dsn})
+		pg := postgres.Config{DSN: dsn}
+		if cfg.Tracing != nil {
+			pg.OptionOpenDB = append(pg.OptionOpenDB, tracePostgres(cfg.Tracing, server))
+		}
+		dialector = postgres.New(pg)
 		gcfg.DisableAutomaticPing = true
 	case DialectSQLite:
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
@@ -149,7 +152,16 @@ func Open(cfg Config) (*DB, error) {
 		}
 		// WAL lets readers run beside the one writer; immediate transactions
 		// take the write lock up front instead of failing on upgrade.
-		dialector = sqlite.Open("file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		dsn = "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		if cfg.Tracing == nil {
+			dialector = sqlite.Open(dsn)
+		} else {
+			conn, err := openTracedSQLite(cfg.Tracing, dsn)
+			if err != nil {
+				return nil, fmt.Errorf("open sqlite database: %w", err)
+			}
+			dialector = &sqlite.Dialector{DSN: dsn, Conn: conn}
+		}
 	}
 	g, err := gorm.Open(dialector, gcfg)
 	if err != nil {
@@ -167,7 +179,7 @@ func Open(cfg Config) (*DB, error) {
 	}
 	sqlDB.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	sqlDB.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-	return &DB{Gorm: g, Dialect: dialect, server: server}, nil
+	return &DB{Gorm: g, Dialect: dialect}, nil
 }
 
 // Ping checks that the database answers within ctx's deadline.

@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
-	"gorm.io/plugin/opentelemetry/tracing"
 )
 
 // StatementObserver is told about every statement after it ran, with its
@@ -17,27 +14,6 @@ type StatementObserver func(ctx context.Context, sql string, d time.Duration)
 
 // Normalizer rewrites a statement before it is put on a span.
 type Normalizer func(sql string) string
-
-// Trace adds a span to every statement with the GORM OpenTelemetry plugin.
-// Spans carry the statement without its parameter values (and normalised
-// by normalize, so that no literal reaches the collector either); pool
-// metrics are exported separately (see Stats), not by the plugin, which
-// would register them on the global meter provider. The server's address
-// is a constant attribute: the plugin would otherwise parse the DSN again
-// for every statement.
-func (d *DB) Trace(tp trace.TracerProvider, normalize Normalizer) error {
-	opts := []tracing.Option{
-		tracing.WithTracerProvider(tp),
-		tracing.WithoutQueryVariables(),
-		tracing.WithQueryFormatter(normalize),
-		tracing.WithoutMetrics(),
-		tracing.WithoutServerAddress(),
-	}
-	if d.server != "" {
-		opts = append(opts, tracing.WithAttributes(attribute.String("server.address", d.server)))
-	}
-	return d.Gorm.Use(tracing.NewPlugin(opts...))
-}
 
 type startKey struct{}
 
