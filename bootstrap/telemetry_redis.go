@@ -2,7 +2,9 @@ package bootstrap
 
 import (
 	"fmt"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
@@ -14,10 +16,12 @@ import (
 // package: a span per command (without its arguments, which hold keys and
 // event payloads) and the pool's statistics as metrics, read from the real
 // pool at each scrape — hits, misses, timeouts and waits
-// (db_client_connections_{hits,misses,timeouts,waits}_total) and
-// connections by state (db_client_connections_usage{state="idle|used"},
-// whose sum is the total). The metric callbacks are unregistered when the
-// telemetry stops. Call it once per client, before the client is used.
+// (db_client_connections_{hits,misses,timeouts,waits}_total), connections
+// by state (db_client_connections_usage{state="idle|used"}, whose sum is
+// the total) and, from this service in seconds, the time waited
+// (db_client_connections_wait_time_seconds_total). The metric callbacks
+// are unregistered when the telemetry stops. Call it once per client,
+// before the client is used.
 func InstrumentRedis(client redis.UniversalClient, tel *observability.Telemetry) error {
 	if tel.Tracing() {
 		if err := redisotel.InstrumentTracing(client,
@@ -40,5 +44,17 @@ func InstrumentRedis(client redis.UniversalClient, tel *observability.Telemetry)
 	); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
-	return nil
+	return tel.ObserveRedisPoolWaitTime(poolName(client), func() time.Duration { return time.Duration(client.PoolStats().WaitDurationNs) })
+}
+
+// poolName names the pool as go-redis's instrumentation does: by its
+// address, or its addresses for a cluster or a sentinel-managed primary.
+func poolName(client redis.UniversalClient) string {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().Addr
+	case *redis.ClusterClient:
+		return strings.Join(c.Options().Addrs, ",")
+	}
+	return "redis"
 }

@@ -116,46 +116,73 @@ func operationOf(sql string) string {
 }
 
 // ObserveDBPool exports the pool's real statistics, read from stats at each
-// collection: open, in-use and idle connections, the configured maximum,
-// and how often and how long callers waited for a connection.
+// collection, named as go-redis's instrumentation names the Redis pool's
+// (db.client.connections.*, labelled db.system), in base units: connections
+// by state (idle, used), the configured maximum, and how often and how
+// long callers waited for a connection.
 func (t *Telemetry) ObserveDBPool(system string, stats func() sql.DBStats) error {
 	m := t.Meter()
-	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("db.system.name", system)))
-	open, err := m.Int64ObservableGauge("db.sql.connections.open", metric.WithDescription("Established connections, in use and idle"))
+	sys := attribute.String("db.system", system)
+	attrs := metric.WithAttributeSet(attribute.NewSet(sys))
+	idleAttrs := metric.WithAttributeSet(attribute.NewSet(sys, attribute.String("state", "idle")))
+	usedAttrs := metric.WithAttributeSet(attribute.NewSet(sys, attribute.String("state", "used")))
+	usage, err := m.Int64ObservableUpDownCounter("db.client.connections.usage",
+		metric.WithDescription("Established connections by state; their sum is the pool's open connections"))
 	if err != nil {
 		return err
 	}
-	inUse, err := m.Int64ObservableGauge("db.sql.connections.in_use", metric.WithDescription("Connections in use"))
+	maxOpen, err := m.Int64ObservableUpDownCounter("db.client.connections.max", metric.WithDescription("The pool's maximum of open connections"))
 	if err != nil {
 		return err
 	}
-	idle, err := m.Int64ObservableGauge("db.sql.connections.idle", metric.WithDescription("Idle connections"))
+	waits, err := m.Int64ObservableCounter("db.client.connections.waits", metric.WithDescription("Times a caller waited for a connection"))
 	if err != nil {
 		return err
 	}
-	maxOpen, err := m.Int64ObservableGauge("db.sql.connections.max_open", metric.WithDescription("The pool's maximum of open connections"))
-	if err != nil {
-		return err
-	}
-	waits, err := m.Int64ObservableCounter("db.sql.connections.waits", metric.WithDescription("Times a caller waited for a connection"))
-	if err != nil {
-		return err
-	}
-	waitTime, err := m.Float64ObservableCounter("db.sql.connections.wait_time", metric.WithUnit("s"),
+	waitTime, err := m.Float64ObservableCounter(PoolWaitTime, metric.WithUnit("s"),
 		metric.WithDescription("Total time callers waited for a connection"))
 	if err != nil {
 		return err
 	}
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := stats()
-		o.ObserveInt64(open, int64(s.OpenConnections), attrs)
-		o.ObserveInt64(inUse, int64(s.InUse), attrs)
-		o.ObserveInt64(idle, int64(s.Idle), attrs)
+		o.ObserveInt64(usage, int64(s.Idle), idleAttrs)
+		o.ObserveInt64(usage, int64(s.InUse), usedAttrs)
 		o.ObserveInt64(maxOpen, int64(s.MaxOpenConnections), attrs)
 		o.ObserveInt64(waits, s.WaitCount, attrs)
 		o.ObserveFloat64(waitTime, s.WaitDuration.Seconds(), attrs)
 		return nil
-	}, open, inUse, idle, maxOpen, waits, waitTime)
+	}, usage, maxOpen, waits, waitTime)
+	if err != nil {
+		return err
+	}
+	t.OnShutdown(reg.Unregister)
+	return nil
+}
+
+// PoolWaitTime is the total time callers waited for a pooled connection,
+// in seconds, for the SQL pool and (ObserveRedisPoolWaitTime) Redis's.
+const PoolWaitTime = "db.client.connections.wait_time"
+
+// notInBaseUnits are go-redis's pool instruments measured in milli- or
+// nanoseconds; Prometheus wants seconds, so they are not exported
+// (ObserveRedisPoolWaitTime exports the wait time in seconds instead).
+var notInBaseUnits = []string{"db.client.connections.create_time", "db.client.connections.use_time", "db.client.connections.waits_duration"}
+
+// ObserveRedisPoolWaitTime exports the Redis pool's total wait time in
+// seconds, read from waited at each collection.
+func (t *Telemetry) ObserveRedisPoolWaitTime(pool string, waited func() time.Duration) error {
+	m := t.Meter()
+	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("db.system", "redis"), attribute.String("pool.name", pool)))
+	waitTime, err := m.Float64ObservableCounter(PoolWaitTime, metric.WithUnit("s"),
+		metric.WithDescription("Total time callers waited for a connection"))
+	if err != nil {
+		return err
+	}
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveFloat64(waitTime, waited().Seconds(), attrs)
+		return nil
+	}, waitTime)
 	if err != nil {
 		return err
 	}

@@ -197,7 +197,11 @@ func New(s Settings, log *zap.Logger) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
-	t.sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res))
+	opts := []sdkmetric.Option{sdkmetric.WithReader(reader), sdkmetric.WithResource(res)}
+	for _, name := range notInBaseUnits {
+		opts = append(opts, sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: name}, sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})))
+	}
+	t.sdkMP = sdkmetric.NewMeterProvider(opts...)
 	t.mp = t.sdkMP
 
 	target := s.TracesURL()

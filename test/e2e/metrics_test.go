@@ -46,7 +46,7 @@ func TestMetricsAreRealAndBounded(t *testing.T) {
 	}
 	var maxInUse float64
 	sawInUse := testkit.Eventually(20*time.Second, func() bool {
-		v, _ := metricSum(scrape(), "db_sql_connections_in_use", `db_system_name="postgresql"`)
+		v, _ := metricSum(scrape(), "db_client_connections_usage", `db_system="postgresql"`, `state="used"`)
 		maxInUse = max(maxInUse, v)
 		return maxInUse > 0
 	})
@@ -62,10 +62,10 @@ func TestMetricsAreRealAndBounded(t *testing.T) {
 		labels []string
 		min    float64
 	}{
-		{"db_sql_connections_open", []string{`db_system_name="postgresql"`}, 1},
-		{"db_sql_connections_max_open", nil, 2},
-		{"db_sql_connections_waits_total", nil, 1},
-		{"db_sql_connections_wait_time_seconds_total", nil, 1e-9},
+		{"db_client_connections_usage", []string{`db_system="postgresql"`}, 1},
+		{"db_client_connections_max", []string{`db_system="postgresql"`}, 2},
+		{"db_client_connections_waits_total", []string{`db_system="postgresql"`}, 1},
+		{"db_client_connections_wait_time_seconds_total", []string{`db_system="postgresql"`}, 1e-9},
 		{"db_sql_statement_duration_seconds_count", []string{`db_operation_name="select"`}, float64(served.Load())},
 		{"http_server_request_duration_seconds_count", []string{`http_route="/api/v1/projects/{project_id}"`, `http_request_method="GET"`, `http_response_status_code="200"`}, float64(served.Load())},
 		{"http_server_request_duration_seconds_bucket", []string{`http_route="/api/v1/projects/{project_id}"`, `le="+Inf"`}, float64(served.Load())},
@@ -78,7 +78,7 @@ func TestMetricsAreRealAndBounded(t *testing.T) {
 			t.Errorf("%s%v = %v (found %v), want ≥ %v", c.name, c.labels, v, found, c.min)
 		}
 	}
-	if open, _ := metricSum(text, "db_sql_connections_open"); open > 2 {
+	if open, _ := metricSum(text, "db_client_connections_usage", `db_system="postgresql"`); open > 2 {
 		t.Errorf("open connections %v exceed the pool's 2", open)
 	}
 
