@@ -18,7 +18,7 @@ LDFLAGS    := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(CO
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_DIR := adapters/http/docs/assets/swagger-ui
 
-.PHONY: swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
+.PHONY: static image-rootfs swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,25 @@ run: build ## build and start the API on the embedded default (SQLite, no servic
 build: ## build bin/api
 	@test -x $(BIN) || echo "building $(BIN): the first build downloads and compiles the modules and can take a few minutes"
 	$(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/api
+
+# The container's binary: static (no cgo), stripped, stamped; the
+# Dockerfile runs this target, so the image and make image-rootfs hold the
+# same build.
+STATIC_BIN ?= bin/api-static
+static: ## build the static binary the container image holds (STATIC_BIN, default bin/api-static)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(BUILD_TAGS) -ldflags "-s -w $(LDFLAGS)" -o $(STATIC_BIN) ./cmd/api
+
+# Images cannot be pulled everywhere: this lays out what the image holds
+# (the static binary, the CA bundle, a non-root user, /data) in a directory
+# that can be run with chroot (test/e2e/image_test.go does).
+ROOTFS ?= var/rootfs
+image-rootfs: ## lay out the container image's files in ROOTFS (default var/rootfs) without Docker
+	rm -rf $(ROOTFS) && mkdir -p $(ROOTFS)/etc/ssl/certs $(ROOTFS)/data $(ROOTFS)/tmp
+	$(MAKE) --no-print-directory static STATIC_BIN=$(abspath $(ROOTFS))/api
+	cp /etc/ssl/certs/ca-certificates.crt $(ROOTFS)/etc/ssl/certs/
+	printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > $(ROOTFS)/etc/passwd
+	printf 'root:x:0:\nnonroot:x:65532:\n' > $(ROOTFS)/etc/group
+	chmod 1777 $(ROOTFS)/tmp && chown 65532:65532 $(ROOTFS)/data 2>/dev/null || true
 
 test: vet browser pgbouncer redis-tools openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
