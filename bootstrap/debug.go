@@ -26,7 +26,7 @@ func serveDebug(lc fx.Lifecycle, cfg Config, log *zap.Logger, budget *stopBudget
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	serveAside(lc, sideListener{
-		what: "pprof", variable: "DEBUG_ADDR", addr: cfg.HTTP.DebugAddr, path: "/debug/pprof/", handler: mux,
-		server: &http.Server{ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: debugProfileLimit + 10*time.Second},
+		what: "pprof", variable: "DEBUG_ADDR", addr: cfg.HTTP.DebugAddr, path: "/debug/pprof/",
+		server: &http.Server{Handler: mux, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: debugProfileLimit + 10*time.Second},
 	}, log, budget)
 }

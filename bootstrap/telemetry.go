@@ -169,8 +169,8 @@ func serveMetrics(lc fx.Lifecycle, cfg Config, tel *observability.Telemetry, log
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", handler)
 	serveAside(lc, sideListener{
-		what: "GET /metrics", variable: "METRICS_ADDR", addr: cfg.OTel.MetricsAddr, path: "/metrics", handler: mux,
-		server: &http.Server{ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: cfg.HTTP.WriteTimeout},
+		what: "GET /metrics", variable: "METRICS_ADDR", addr: cfg.OTel.MetricsAddr, path: "/metrics",
+		server: &http.Server{Handler: mux, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, WriteTimeout: cfg.HTTP.WriteTimeout},
 	}, log, budget)
 }
 
@@ -179,12 +179,10 @@ func serveMetrics(lc fx.Lifecycle, cfg Config, tel *observability.Telemetry, log
 // served there.
 type sideListener struct {
 	what, variable, addr, path string
-	handler                    http.Handler
 	server                     *http.Server
 }
 
 func serveAside(lc fx.Lifecycle, l sideListener, log *zap.Logger, budget *stopBudget) {
-	l.server.Handler = l.handler
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", l.addr)

@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,24 +36,29 @@ func InstrumentRedis(client redis.UniversalClient, tel *observability.Telemetry)
 		once.Do(func() { close(stop) })
 		return nil
 	})
+	pool := poolName(client)
 	if err := redisotel.InstrumentMetrics(client,
 		redisotel.WithMeterProvider(tel.MeterProvider()),
+		redisotel.WithPoolName(pool),
 		redisotel.WithSemConvCompliantMetrics(true),
 		redisotel.WithCloseChan(stop),
 	); err != nil {
 		return fmt.Errorf("redis metrics: %w", err)
 	}
-	return tel.ObserveRedisPoolWaitTime(poolName(client), func() time.Duration { return time.Duration(client.PoolStats().WaitDurationNs) })
+	return tel.ObserveRedisPoolWaitTime(pool, func() time.Duration { return time.Duration(client.PoolStats().WaitDurationNs) })
 }
 
-// poolName names the pool as go-redis's instrumentation does: by its
-// address, or its addresses for a cluster or a sentinel-managed primary.
+// poolName is the pool.name label of every Redis pool metric, given to
+// go-redis's instrumentation too so that the two agree: the client's
+// address, a cluster's first seed address.
 func poolName(client redis.UniversalClient) string {
 	switch c := client.(type) {
 	case *redis.Client:
 		return c.Options().Addr
 	case *redis.ClusterClient:
-		return strings.Join(c.Options().Addrs, ",")
+		if addrs := c.Options().Addrs; len(addrs) > 0 {
+			return addrs[0]
+		}
 	}
 	return "redis"
 }

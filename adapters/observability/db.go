@@ -139,8 +139,7 @@ func (t *Telemetry) ObserveDBPool(system string, stats func() sql.DBStats) error
 	if err != nil {
 		return err
 	}
-	waitTime, err := m.Float64ObservableCounter(PoolWaitTime, metric.WithUnit("s"),
-		metric.WithDescription("Total time callers waited for a connection"))
+	waitTime, err := poolWaitTime(m)
 	if err != nil {
 		return err
 	}
@@ -160,9 +159,12 @@ func (t *Telemetry) ObserveDBPool(system string, stats func() sql.DBStats) error
 	return nil
 }
 
-// PoolWaitTime is the total time callers waited for a pooled connection,
+// poolWaitTime is the total time callers waited for a pooled connection,
 // in seconds, for the SQL pool and (ObserveRedisPoolWaitTime) Redis's.
-const PoolWaitTime = "db.client.connections.wait_time"
+func poolWaitTime(m metric.Meter) (metric.Float64ObservableCounter, error) {
+	return m.Float64ObservableCounter("db.client.connections.wait_time", metric.WithUnit("s"),
+		metric.WithDescription("Total time callers waited for a connection"))
+}
 
 // notInBaseUnits are go-redis's pool instruments measured in milli- or
 // nanoseconds; Prometheus wants seconds, so they are not exported
@@ -174,8 +176,7 @@ var notInBaseUnits = []string{"db.client.connections.create_time", "db.client.co
 func (t *Telemetry) ObserveRedisPoolWaitTime(pool string, waited func() time.Duration) error {
 	m := t.Meter()
 	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("db.system", "redis"), attribute.String("pool.name", pool)))
-	waitTime, err := m.Float64ObservableCounter(PoolWaitTime, metric.WithUnit("s"),
-		metric.WithDescription("Total time callers waited for a connection"))
+	waitTime, err := poolWaitTime(m)
 	if err != nil {
 		return err
 	}
