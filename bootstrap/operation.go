@@ -165,7 +165,8 @@ func newStreams(in streamsIn) *streaming.Streams {
 	}, streaming.Lifetimes{Ticket: in.Config.Streams.TicketTTL, Pass: in.Config.Streams.PassTTL})
 }
 
-// streamRecheck is how often an open stream asks the gate again: half
+// streamRecheck is how often a caller's open streams in a project ask
+// the gate again (one recheck shared by all of them): half
 // the gate's cache TTL, with answers at most that old, so that a member
 // removed on another instance loses their streams within the TTL.
 func streamRecheck(gateTTL time.Duration) time.Duration {

@@ -42,6 +42,7 @@ type Handler struct {
 	svc      *appoperation.Service
 	streams  *streaming.Streams
 	settings StreamSettings
+	frames   *frames
 	// pumps counts the streams being written, so that shutdown can wait for
 	// them: their connections are hijacked, and the server no longer tracks them.
 	pumps sync.WaitGroup
@@ -55,7 +56,7 @@ var _ httpkit.Routes = (*Handler)(nil)
 
 // NewHandler serves svc and streams.
 func NewHandler(svc *appoperation.Service, streams *streaming.Streams, s StreamSettings) *Handler {
-	return &Handler{svc: svc, streams: streams, settings: s, draining: make(chan struct{})}
+	return &Handler{svc: svc, streams: streams, settings: s, frames: newFrames(), draining: make(chan struct{})}
 }
 
 // Operation is an operation as clients see it.

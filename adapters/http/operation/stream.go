@@ -197,8 +197,6 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 	// A client that left is noticed within departureInterval, not at the
 	// second keepalive write that fails: its slot in the caller's cap is
 	// freed with the stream.
-	recheck := time.NewTicker(stream.RecheckEvery())
-	defer recheck.Stop()
 	var departures <-chan time.Time
 	left := departureCheck(conn)
 	if left != nil {
@@ -221,7 +219,7 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 			events, done := stream.Take()
 			var b bytes.Buffer
 			for i := range events {
-				writeMessage(&b, streaming.Message{ID: events[i].Seq, Event: string(events[i].Type), Record: &events[i]})
+				h.frames.write(&b, &events[i])
 			}
 			if done {
 				if err := stream.Err(); err != nil {
@@ -253,11 +251,6 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 		case <-stream.Revoked():
 			h.write(conn, []byte(accessRevoked))
 			return
-		case <-recheck.C:
-			if !h.stillAllowed(stream) {
-				h.write(conn, []byte(accessRevoked))
-				return
-			}
 		case <-draining:
 			// Events keep flowing until this stream's own moment of the
 			// window; a stream opened late in the drain ends soon after.
@@ -279,13 +272,6 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 // accessRevoked ends a stream whose caller is no longer a member of its
 // project; no retry hint follows, a reconnect would be refused.
 const accessRevoked = "event: access_revoked\ndata: {}\n\n"
-
-// stillAllowed asks the gate again, within the write timeout.
-func (h *Handler) stillAllowed(stream *streaming.Stream) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), h.settings.WriteTimeout)
-	defer cancel()
-	return stream.StillAllowed(ctx)
-}
 
 // drainOffset picks, uniformly, when in the drain window a stream ends.
 func (h *Handler) drainOffset() time.Duration {

@@ -92,11 +92,13 @@ func newWorld(t *testing.T, buffer, perSubject int) *world {
 // testGate is the project gate as streams see it: Recheck answers what
 // the test last set, revoke closes what Revoked handed out.
 type testGate struct {
-	mu      sync.Mutex
-	refusal error
-	may     kernel.Permission
-	watched []chan struct{}
-	stopped int
+	mu       sync.Mutex
+	refusal  error
+	may      kernel.Permission
+	watched  []chan struct{}
+	watches  int
+	stopped  int
+	rechecks int
 }
 
 func (g *testGate) Access(context.Context, kernel.Subject, kernel.ProjectID) (kernel.ProjectAccess, error) {
@@ -106,6 +108,7 @@ func (g *testGate) Access(context.Context, kernel.Subject, kernel.ProjectID) (ke
 func (g *testGate) Recheck(_ context.Context, a kernel.ProjectAccess, _ time.Duration) (kernel.ProjectAccess, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.rechecks++
 	if g.refusal != nil {
 		return kernel.ProjectAccess{}, g.refusal
 	}
@@ -117,6 +120,7 @@ func (g *testGate) Revoked(kernel.ProjectAccess) (<-chan struct{}, func()) {
 	defer g.mu.Unlock()
 	ch := make(chan struct{})
 	g.watched = append(g.watched, ch)
+	g.watches++
 	return ch, func() { g.mu.Lock(); g.stopped++; g.mu.Unlock() }
 }
 
@@ -124,6 +128,13 @@ func (g *testGate) answer(may kernel.Permission, refusal error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.may, g.refusal = may, refusal
+}
+
+// counts reads the gate's counters under its lock.
+func (g *testGate) counts() (watches, stopped, rechecks int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.watches, g.stopped, g.rechecks
 }
 
 func (g *testGate) revoke() {

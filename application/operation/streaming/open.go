@@ -36,8 +36,9 @@ func (s *Streams) Open(ctx context.Context, access kernel.ProjectAccess, op *ope
 	if err != nil {
 		return nil, err
 	}
-	st := &Stream{sub: sub, access: access, gate: s.gate, recheck: s.recheck}
-	st.revoked, st.unwatch = s.gate.Revoked(access)
+	// The watch outlives this request: its rechecks are bounded by their
+	// own interval, not by ctx.
+	st := &Stream{sub: sub, watch: s.watches.hold(access)} //nolint:contextcheck // see above
 	if err := s.fill(ctx, access, op, last, st); err != nil {
 		st.Close()
 		return nil, err

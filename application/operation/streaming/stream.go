@@ -1,12 +1,9 @@
 package streaming
 
 import (
-	"context"
-	"time"
+	"sync"
 
-	"github.com/scoped-api/foundation/domain/kernel"
 	"github.com/scoped-api/foundation/domain/operation"
-	"github.com/scoped-api/foundation/ports/shared"
 )
 
 // Control events a stream sends besides operation events.
@@ -40,12 +37,8 @@ type Stream struct {
 	initial  []Message
 	finished bool
 
-	access   kernel.ProjectAccess
-	gate     shared.ProjectGate
-	recheck  time.Duration
-	revoked  <-chan struct{}
-	unwatch  func()
-	failures int
+	watch    *watch
+	released sync.Once
 }
 
 // Initial is what to send before any live event.
@@ -69,33 +62,10 @@ func (s *Stream) Err() error { return s.sub.reason() }
 // Close ends the subscription; it is safe to call more than once.
 func (s *Stream) Close() {
 	s.sub.hub.remove(s.sub, nil)
-	if s.unwatch != nil {
-		s.unwatch()
-	}
+	s.released.Do(s.watch.release)
 }
 
-// Revoked is closed when this instance removes the caller from the
-// project or deletes it: the stream must end.
-func (s *Stream) Revoked() <-chan struct{} { return s.revoked }
-
-// RecheckEvery is how often the writer calls StillAllowed.
-func (s *Stream) RecheckEvery() time.Duration { return s.recheck }
-
-// StillAllowed asks the gate again whether the caller may read the
-// project, with an answer at most RecheckEvery old, so that a removal
-// made on another instance ends the stream within twice that. A gate
-// that cannot answer is given one more interval before the stream ends
-// (its client resumes without loss once it can).
-func (s *Stream) StillAllowed(ctx context.Context) bool {
-	access, err := s.gate.Recheck(ctx, s.access, s.recheck)
-	switch {
-	case err == nil:
-		s.failures = 0
-		return access.Allows(kernel.ReadOperations)
-	case kernel.KindOf(err) == kernel.KindUnavailable || kernel.KindOf(err) == kernel.KindUnknown:
-		s.failures++
-		return s.failures < 2
-	default:
-		return false
-	}
-}
+// Revoked is closed when the caller may no longer read the project: a
+// removal or deletion on this instance closes it at once, one elsewhere
+// within twice the recheck interval. The stream must end.
+func (s *Stream) Revoked() <-chan struct{} { return s.watch.ended }

@@ -18,9 +18,8 @@ type Streams struct {
 	tickets   ports.TicketStore
 	trigger   ports.RelayTrigger
 	clock     shared.Clock
-	gate      shared.ProjectGate
 	lifetimes Lifetimes
-	recheck   time.Duration
+	watches   *watches
 }
 
 // Deps are what streams need; all are required.
@@ -36,8 +35,8 @@ type Deps struct {
 	// Gate is asked again, while a stream is open, whether its caller is
 	// still a member; it also tells of removals made on this instance.
 	Gate shared.ProjectGate
-	// Recheck is how often an open stream asks the gate again, with an
-	// answer at most that old.
+	// Recheck is how often the streams a caller has open in a project
+	// ask the gate again, together, with an answer at most that old.
 	Recheck time.Duration
 }
 
@@ -49,7 +48,7 @@ func NewStreams(d Deps, lifetimes Lifetimes) *Streams {
 		panic("streaming.NewStreams: nil dependency, or no recheck interval or ticket or pass lifetime")
 	}
 	return &Streams{hub: d.Hub, repo: d.Repo, log: d.Log, tickets: d.Tickets, trigger: d.Trigger, clock: d.Clock,
-		gate: d.Gate, lifetimes: lifetimes, recheck: d.Recheck}
+		lifetimes: lifetimes, watches: newWatches(d.Gate, d.Recheck)}
 }
 
 // errNoScope is a programming error: a driving adapter called a use case
