@@ -18,7 +18,7 @@ LDFLAGS    := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(CO
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_DIR := adapters/http/docs/assets/swagger-ui
 
-.PHONY: static image-rootfs swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools
+.PHONY: static image-rootfs swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools observatory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -116,6 +116,9 @@ lint: $(GOLANGCI_LINT) ## golangci-lint with .golangci.yml (the first run builds
 
 $(GOLANGCI_LINT):
 	GOBIN=$(CURDIR)/$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+observatory: build ## grade the HTTPS listener with Mozilla's HTTP Observatory, offline (root: it serves on 443 and 80; test/observatory/README.md)
+	test/observatory/run.sh $(BIN)
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -104,6 +104,17 @@ type HTTPConfig struct {
 	// main one; empty serves none. A port alone binds loopback; production
 	// refuses any other host (profiles show memory and the command line).
 	DebugAddr string `env:"DEBUG_ADDR"`
+	// TLSCertFile and TLSKeyFile, both or neither, serve HTTPS (HTTP/2 and
+	// HTTP/1.1) on HTTP_ADDR; the pair is read again when either file
+	// changes and on SIGHUP, without dropping a connection.
+	TLSCertFile string `env:"HTTP_TLS_CERT_FILE"`
+	TLSKeyFile  string `env:"HTTP_TLS_KEY_FILE"`
+	// RedirectAddr, with TLS only, serves plain HTTP that redirects every
+	// request to the same URL over HTTPS.
+	RedirectAddr string `env:"HTTP_REDIRECT_ADDR"`
+	// H2C serves cleartext HTTP/2 (prior knowledge) beside HTTP/1.1 when
+	// there is no TLS: for meshes and load balancers that speak it.
+	H2C bool `env:"HTTP_H2C" envDefault:"false"`
 }
 
 // DatabaseConfig is the database and its pool.
@@ -261,6 +272,29 @@ func envName(t reflect.Type, field string) string {
 
 // validate checks what parsing cannot; each message starts with the
 // variable's name.
+// validateTLS checks the HTTPS settings: a certificate needs its key, the
+// redirect needs HTTPS to redirect to, h2c is for cleartext only.
+func (c *Config) validateTLS(bad func(string, ...any)) {
+	h := c.HTTP
+	switch {
+	case (h.TLSCertFile == "") != (h.TLSKeyFile == ""):
+		bad("HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE go together: set both to serve HTTPS, or neither")
+	case h.TLSCertFile != "" && h.H2C:
+		bad("HTTP_H2C is cleartext HTTP/2: with HTTP_TLS_CERT_FILE, HTTPS already serves HTTP/2")
+	}
+	if h.RedirectAddr == "" {
+		return
+	}
+	if h.TLSCertFile == "" {
+		bad("HTTP_REDIRECT_ADDR redirects to HTTPS, which needs HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE")
+	}
+	if _, _, err := net.SplitHostPort(h.RedirectAddr); err != nil {
+		bad("HTTP_REDIRECT_ADDR must be host:port, not %q", h.RedirectAddr)
+	} else if h.RedirectAddr == h.Addr && !strings.HasSuffix(h.Addr, ":0") {
+		bad("HTTP_REDIRECT_ADDR must differ from HTTP_ADDR (%q)", h.Addr)
+	}
+}
+
 func (c *Config) validate() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -321,6 +355,7 @@ func (c *Config) validate() []error {
 		// Past the write timeout the server drops the connection: the 503 would never reach the client.
 		bad("HTTP_REQUEST_TIMEOUT (%v) must be shorter than HTTP_WRITE_TIMEOUT (%v)", c.HTTP.RequestTimeout, c.HTTP.WriteTimeout)
 	}
+	c.validateTLS(bad)
 	if c.HTTP.DebugAddr != "" {
 		if host, port, err := net.SplitHostPort(c.HTTP.DebugAddr); err != nil {
 			bad("DEBUG_ADDR must be host:port or :port, not %q", c.HTTP.DebugAddr)

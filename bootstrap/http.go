@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,6 +186,12 @@ type Server struct {
 	state  *shutdownState
 	mu     sync.Mutex
 	drains []func(context.Context)
+	// cert is the HTTPS key pair, nil without TLS; redirect is the plain
+	// HTTP listener that redirects to it, nil without HTTP_REDIRECT_ADDR.
+	cert       *certificate
+	redirect   *http.Server
+	redirectLn net.Listener
+	hup        chan os.Signal
 }
 
 // NewServer listens in OnStart (so a busy port fails the start), serves in
@@ -192,7 +199,7 @@ type Server struct {
 func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine, _ huma.API, _ Migrated, state *shutdownState, log *zap.Logger) *Server {
 	s := &Server{
 		srv: &http.Server{
-			Handler:           closeWhileShuttingDown(state, engine),
+			Handler:           closeWhileShuttingDown(state, httpkit.Continuable(engine)),
 			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 			ReadTimeout:       cfg.HTTP.ReadTimeout,
 			// Streaming routes lift this per request; nothing else may.
@@ -204,24 +211,37 @@ func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine
 		log:   log,
 		state: state,
 	}
+	if cfg.HTTP.H2C {
+		s.srv.Protocols = new(http.Protocols)
+		s.srv.Protocols.SetHTTP1(true)
+		s.srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
+			if err := s.loadTLS(); err != nil {
+				return err
+			}
 			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTP.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 			}
 			s.ln = ln
+			if err := s.listenRedirect(ctx); err != nil {
+				_ = ln.Close()
+				return err
+			}
 			go func() {
-				if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				if err := s.serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					log.Error("HTTP server failed", zap.Error(err))
 					_ = sd.Shutdown(fx.ExitCode(1))
 				}
 			}()
-			log.Info("HTTP server listening", zap.String("url", s.URL()))
+			log.Info("HTTP server listening", zap.String("url", s.URL()), zap.Strings("protocols", s.protocols()))
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
 			state.begin() // a stop without the delay is unready too
+			s.stopTLS()
 			ctx, cancel := context.WithTimeout(ctx, cfg.HTTP.ShutdownTimeout)
 			defer cancel()
 			s.mu.Lock()
@@ -230,6 +250,13 @@ func NewServer(lc fx.Lifecycle, sd fx.Shutdowner, cfg Config, engine *gin.Engine
 			var wg sync.WaitGroup
 			for _, drain := range drains {
 				wg.Go(func() { drain(ctx) })
+			}
+			if s.redirect != nil {
+				wg.Go(func() {
+					if s.redirect.Shutdown(ctx) != nil {
+						_ = s.redirect.Close()
+					}
+				})
 			}
 			err := s.srv.Shutdown(ctx)
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -252,7 +279,21 @@ func (s *Server) Addr() string {
 }
 
 // URL is the base URL clients use.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.HTTP.TLSCertFile != "" {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+// RedirectAddr is the bound address of the listener that redirects to
+// HTTPS, empty without one.
+func (s *Server) RedirectAddr() string {
+	if s.redirectLn == nil {
+		return ""
+	}
+	return s.redirectLn.Addr().String()
+}
 
 // BeginShutdown turns readiness to 503 while the listener goes on serving
 // every request, so that load balancers stop routing here before the app

@@ -154,7 +154,7 @@ func pooler(ctx context.Context, o options) (res []result, err error) {
 			for i, c := range apps {
 				addrs[i] = c.addr
 			}
-			p50, p99, missing, err := fanOutOnce(ctx, a, addrs, pid, oid, perInstance*n, events)
+			p50, p99, missing, err := fanOutOnce(ctx, a, nil, addrs, pid, oid, perInstance*n, events)
 			if err != nil {
 				return nil, fmt.Errorf("streams on %d instances: %w", n, err)
 			}

@@ -24,7 +24,9 @@ func init() { register(suite{name: "streams", run: streams}) }
 // The figures' names (-figures selects on them).
 const (
 	figIdle       = "idle streams memory"
+	figIdleH2     = "idle HTTP/2 streams memory"
 	figFanOne     = "fan-out p99, one instance"
+	figFanH2      = "fan-out p99 over HTTP/2, one instance"
 	figFanTwo     = "fan-out p99, two instances via Redis"
 	figThroughput = "POST .../progress throughput (vs bare pgx+gin)"
 )
@@ -42,7 +44,7 @@ func streams(ctx context.Context, o options) (res []result, err error) {
 		}
 	}()
 	testkit.RequireRedis(tb)
-	wantIdle, wantFan := o.wants(figIdle), o.wants(figFanOne) || o.wants(figFanTwo)
+	wantIdle, wantFan := o.wants(figIdle) || o.wants(figIdleH2), o.wants(figFanOne) || o.wants(figFanTwo) || o.wants(figFanH2)
 	if wantIdle || wantFan {
 		raiseFileLimit()
 		warn("  streams: building cmd/api")
@@ -51,8 +53,11 @@ func streams(ctx context.Context, o options) (res []result, err error) {
 			return nil, err
 		}
 		defer removeBin()
-		if wantIdle {
-			r, err := idleStreams(ctx, o, tb, bin)
+		for _, h2 := range []bool{false, true} {
+			if name := map[bool]string{false: figIdle, true: figIdleH2}[h2]; !o.wants(name) {
+				continue
+			}
+			r, err := idleStreams(ctx, o, tb, bin, h2)
 			if err != nil {
 				return nil, fmt.Errorf("idle streams: %w", err)
 			}
@@ -182,14 +187,25 @@ type opRef struct{ project, op string }
 // where a fresh process's untouched pages are not. Between the two, the
 // closed streams must end without an event or a keepalive: each looks
 // whether its client left every min(SSE_KEEPALIVE/2, 5 s).
-func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]result, error) {
+//
+// Over HTTP/2 (h2) the streams share cleartext HTTP/2 connections (250
+// to a connection, as the server allows): each is the server's handler
+// goroutine writing through http.ResponseController, not a hijacked
+// connection, and the budget is the 32 KiB.
+func idleStreams(ctx context.Context, o options, tb *benchTB, bin string, h2 bool) ([]result, error) {
 	n := 10000
 	if o.smoke {
 		n = 50
 	}
-	const budgetKiB = 16
-	dbURL := testkit.NewPostgresDatabase(tb)
-	c, err := startChild(ctx, bin, childEnv(dbURL, testkit.RandomName("bench_")+":"))
+	budgetKiB, fig := 16, figIdle
+	var client *http.Client
+	env := childEnv(testkit.NewPostgresDatabase(tb), testkit.RandomName("bench_")+":")
+	if h2 {
+		budgetKiB, fig, client = 32, figIdleH2, h2Client()
+		env["HTTP_H2C"] = "true"
+		defer client.CloseIdleConnections()
+	}
+	c, err := startChild(ctx, bin, env)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +228,13 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 	}
 	// One stream first, so that everything the first stream initialises
 	// once (routes, statements, pools) is in the baseline, not per stream.
-	warm, err := openRaw(ctx, c.addr, eventsPath(ops[0].project, ops[0].op), a.token, "", 1024)
+	open := func(path string) (*rawStream, error) {
+		if h2 {
+			return openH2(ctx, client, c.addr, path, a.token, 1024)
+		}
+		return openRaw(ctx, c.addr, path, a.token, "", 1024)
+	}
+	warm, err := open(eventsPath(ops[0].project, ops[0].op))
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +250,7 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 	var res []result
 	for wave, label := range []string{"fresh process", "after every stream reconnected"} {
 		begin := time.Now()
-		conns, err := openMany(ctx, c.addr, a.token, n, 16, 1024, func(i int) string {
+		conns, err := openManyWith(ctx, client, c.addr, a.token, n, 16, 1024, func(i int) string {
 			return eventsPath(ops[i%len(ops)].project, ops[i%len(ops)].op)
 		})
 		if err != nil {
@@ -237,6 +259,11 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 		closeAll := func() {
 			for _, s := range conns {
 				s.close()
+			}
+			if client != nil {
+				// Streams closed, their connections are idle: close those too,
+				// as the HTTP/1.1 streams' connections are.
+				client.CloseIdleConnections()
 			}
 		}
 		opened := time.Since(begin)
@@ -271,9 +298,9 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 		if err != nil {
 			return nil, err
 		}
-		ratio := perStream / budgetKiB
+		ratio := perStream / float64(budgetKiB)
 		res = append(res, result{
-			Name: figIdle + ", " + label,
+			Name: fig + ", " + label,
 			Measured: fmt.Sprintf("%.1f KiB × %d streams, VmRSS %d → %d KiB, event reached %d/%d sampled (%d errors)",
 				perStream, n, before, after, got, sampled, sampled-got),
 			Baseline: fmt.Sprintf("%d KiB budget", budgetKiB),
@@ -292,6 +319,11 @@ func idleStreams(ctx context.Context, o options, tb *benchTB, bin string) ([]res
 			ended := false
 			for !ended && time.Since(left) < departureInterval+departureSlack {
 				time.Sleep(100 * time.Millisecond)
+				if client != nil {
+					// A connection whose streams were reset is idle once the
+					// server has acknowledged them (Go's client pings first).
+					client.CloseIdleConnections()
+				}
 				g := goMetrics(c.url, gauges[2])
 				ended = g[gauges[2]] <= mBefore[gauges[2]]+2
 			}
@@ -330,7 +362,7 @@ func idleCheck(a *api, ops []opRef, conns []*rawStream, wave int) (got, sampled 
 		go func() {
 			defer wg.Done()
 			s := conns[i]
-			_ = s.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+			s.setReadDeadline(time.Now().Add(15 * time.Second))
 			want := fmt.Sprintf("idle-check-%d-%d", wave, i%len(ops))
 			for {
 				m, _, err := s.next()
@@ -362,6 +394,7 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 	}
 	dbURL := testkit.NewPostgresDatabase(tb)
 	env := childEnv(dbURL, testkit.RandomName("bench_")+":")
+	env["HTTP_H2C"] = "true" // HTTP/1.1 as before, and HTTP/2 for figFanH2
 	instA, err := startChild(ctx, bin, env)
 	if err != nil {
 		return nil, err
@@ -385,9 +418,11 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 		name    string
 		streams *child
 		target  time.Duration
+		h2      bool
 	}{
-		{figFanOne, instA, 100 * time.Millisecond},
-		{figFanTwo, instB, 150 * time.Millisecond},
+		{figFanOne, instA, 100 * time.Millisecond, false},
+		{figFanTwo, instB, 150 * time.Millisecond, false},
+		{figFanH2, instA, 100 * time.Millisecond, true},
 	} {
 		if !o.wants(f.name) {
 			continue
@@ -396,7 +431,14 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 		if err != nil {
 			return nil, err
 		}
-		p50, p99, missing, err := fanOutOnce(ctx, a, []string{f.streams.addr}, pid, oid, n, events)
+		var client *http.Client
+		if f.h2 {
+			client = h2Client()
+		}
+		p50, p99, missing, err := fanOutOnce(ctx, a, client, []string{f.streams.addr}, pid, oid, n, events)
+		if client != nil {
+			client.CloseIdleConnections()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +461,7 @@ func fanOut(ctx context.Context, o options, tb *benchTB, bin string) ([]result, 
 // events reports through a, spaced at least 100 ms and each only after
 // the previous one reached every stream (or 5 s passed). It returns the
 // percentiles of every (stream, event) delivery and how many never came.
-func fanOutOnce(ctx context.Context, a *api, streamAddrs []string, pid, oid string, n, events int) (p50, p99 time.Duration, missing int, err error) {
+func fanOutOnce(ctx context.Context, a *api, h2 *http.Client, streamAddrs []string, pid, oid string, n, events int) (p50, p99 time.Duration, missing int, err error) {
 	const warmup = 2
 	total := warmup + events
 	var conns []*rawStream
@@ -428,7 +470,7 @@ func fanOutOnce(ctx context.Context, a *api, streamAddrs []string, pid, oid stri
 		if j < n%len(streamAddrs) {
 			share++
 		}
-		c, err := openMany(ctx, addr, a.token, share, 16, 16<<10, func(int) string { return eventsPath(pid, oid) })
+		c, err := openManyWith(ctx, h2, addr, a.token, share, 16, 16<<10, func(int) string { return eventsPath(pid, oid) })
 		if err != nil {
 			for _, s := range conns {
 				s.close()

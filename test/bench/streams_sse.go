@@ -19,8 +19,60 @@ import (
 // connection: the API hijacks the connection and writes the stream without
 // chunking (Connection: close), so the body is the event text itself.
 type rawStream struct {
-	conn net.Conn
+	conn net.Conn // HTTP/1.1; nil on HTTP/2
 	br   *bufio.Reader
+	// HTTP/2: the response body, and the request's cancel, which resets
+	// the stream (its read deadline is a timer that calls it).
+	body   io.ReadCloser
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	timer  *time.Timer
+}
+
+// setReadDeadline ends reads that have not returned by t.
+func (s *rawStream) setReadDeadline(t time.Time) {
+	if s.conn != nil {
+		_ = s.conn.SetReadDeadline(t)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(time.Until(t), s.cancel)
+}
+
+// h2Client speaks cleartext HTTP/2 with prior knowledge (the API's
+// HTTP_H2C) and opens another connection whenever one has as many
+// streams as the server allows (250 by default).
+func h2Client() *http.Client {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: p}}
+}
+
+// openH2 opens one stream over client's HTTP/2 connections.
+func openH2(ctx context.Context, client *http.Client, addr, path, token string, bufSize int) (*rawStream, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK || res.ProtoMajor != 2 {
+		_ = res.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("GET %s: %s over %s", path, res.Status, res.Proto)
+	}
+	return &rawStream{br: bufio.NewReaderSize(res.Body, bufSize), body: res.Body, cancel: cancel}, nil
 }
 
 // errFinished is a 204: the operation finished and the client has it all.
@@ -120,7 +172,14 @@ func (s *rawStream) next() (m sseMsg, at time.Time, err error) {
 	}
 }
 
-func (s *rawStream) close() { _ = s.conn.Close() }
+func (s *rawStream) close() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+		return
+	}
+	s.cancel()
+	_ = s.body.Close()
+}
 
 // messageOf is the operation's message in an event's data.
 func messageOf(data string) (string, error) {
@@ -226,6 +285,11 @@ func (f *follower) stop() {
 // openMany opens n streams with a few dialers at a time; path(i) is the
 // i-th stream's path. On error every stream already opened is closed.
 func openMany(ctx context.Context, addr, token string, n, dialers, bufSize int, path func(i int) string) ([]*rawStream, error) {
+	return openManyWith(ctx, nil, addr, token, n, dialers, bufSize, path)
+}
+
+// openManyWith is openMany over HTTP/2 connections of h2 when it is set.
+func openManyWith(ctx context.Context, h2 *http.Client, addr, token string, n, dialers, bufSize int, path func(i int) string) ([]*rawStream, error) {
 	streams := make([]*rawStream, n)
 	var mu sync.Mutex
 	var firstErr error
@@ -236,7 +300,13 @@ func openMany(ctx context.Context, addr, token string, n, dialers, bufSize int, 
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				s, err := openRaw(ctx, addr, path(i), token, "", bufSize)
+				var s *rawStream
+				var err error
+				if h2 != nil {
+					s, err = openH2(ctx, h2, addr, path(i), token, bufSize)
+				} else {
+					s, err = openRaw(ctx, addr, path(i), token, "", bufSize)
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("stream %d: %w", i, err)

@@ -111,7 +111,7 @@ func (p *browserPage) issueTicket(ctx context.Context, project, op string) ([]by
 		return nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
+	res, err := testkit.ClientFor(ticketURL).Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -166,7 +166,7 @@ func requireChromium(t *testing.T) string {
 
 // startChromium runs headless Chromium on pageURL until the test ends and
 // returns a function giving the tail of its log (D-Bus complaints left out).
-func startChromium(t *testing.T, bin, pageURL string) func() string {
+func startChromium(t *testing.T, bin, pageURL string, flags ...string) func() string {
 	t.Helper()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "chromium.log")
@@ -174,14 +174,15 @@ func startChromium(t *testing.T, bin, pageURL string) func() string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), bin,
+	args := append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		// This machine's network is closed: without these Chromium's own
 		// background connections get in the way of the page's.
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"),
+		"--user-data-dir=" + filepath.Join(dir, "profile"),
 		"--enable-logging=stderr", "--v=0", // the page's console lands in the log
-		pageURL)
+	}, flags...)
+	cmd := exec.CommandContext(t.Context(), bin, append(args, pageURL)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Chromium's renderers and zygote share its process group: the end of
 	// the test kills them all.

@@ -410,20 +410,8 @@ func TestStreamSlowConsumerIsDisconnectedWithoutSlowingOthers(t *testing.T) {
 			break
 		}
 	}
-	fast := testkit.OpenSSE(t, app.URL+opStreamPath(p.ID, op.ID), alice)
-	fast.Next(t, 5*time.Second)
-
 	const n = 600
-	pad := strings.Repeat("x", 1900)
-	for i := range n {
-		mustReport(t, app, alice, p.ID, op.ID, i*99/n, fmt.Sprintf("%04d %s", i, pad))
-	}
-	for i := range n {
-		e := expectEvent(t, fast, "progress", 10*time.Second)
-		if !strings.HasPrefix(e.Operation.Message, fmt.Sprintf("%04d ", i)) {
-			t.Fatalf("fast consumer: event %d is %q", i, e.Operation.Message[:4])
-		}
-	}
+	floodPastASlowConsumer(t, app, alice, p.ID, op.ID, n)
 
 	// The slow consumer now reads what it was sent before the server hung up.
 	_ = slow.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -431,6 +419,33 @@ func TestStreamSlowConsumerIsDisconnectedWithoutSlowingOthers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the slow consumer was not disconnected: %v after %d bytes", err, len(data))
 	}
+	resumeAfterEviction(t, app, alice, p.ID, op.ID, data, n)
+}
+
+// floodPastASlowConsumer sends n numbered reports of about 2 KB while a
+// fast stream, opened now, must get every one in order: a slow consumer
+// that stopped reading falls behind meanwhile.
+func floodPastASlowConsumer(t *testing.T, app *testkit.App, token, project, op string, n int) {
+	t.Helper()
+	fast := testkit.OpenSSE(t, app.URL+opStreamPath(project, op), token)
+	fast.Next(t, 5*time.Second)
+	pad := strings.Repeat("x", 1900)
+	for i := range n {
+		mustReport(t, app, token, project, op, i*99/n, fmt.Sprintf("%04d %s", i, pad))
+	}
+	for i := range n {
+		e := expectEvent(t, fast, "progress", 10*time.Second)
+		if !strings.HasPrefix(e.Operation.Message, fmt.Sprintf("%04d ", i)) {
+			t.Fatalf("fast consumer: event %d is %q", i, e.Operation.Message[:4])
+		}
+	}
+}
+
+// resumeAfterEviction checks what an evicted slow consumer received of n
+// numbered reports — in order, from the first, not all of them — and that
+// a resume after the last complete message gets exactly the rest.
+func resumeAfterEviction(t *testing.T, app *testkit.App, token, project, op string, data []byte, n int) {
+	t.Helper()
 	// Only complete messages count: the connection may end inside one.
 	lastID, lastIndex := "", -1
 	blocks := strings.Split(string(data), "\n\n")
@@ -456,7 +471,7 @@ func TestStreamSlowConsumerIsDisconnectedWithoutSlowingOthers(t *testing.T) {
 	if lastIndex >= n-1 {
 		t.Fatalf("the slow consumer received all %d messages; it was never behind", n)
 	}
-	rest, _, _ := followFrom(t, app.URL+opStreamPath(p.ID, op.ID), alice, lastID, n-1-lastIndex)
+	rest, _, _ := followFrom(t, app.URL+opStreamPath(project, op), token, lastID, n-1-lastIndex)
 	for i, msg := range rest {
 		if !strings.HasPrefix(msg, fmt.Sprintf("%04d ", lastIndex+1+i)) {
 			t.Fatalf("resumed event %d is %q, want %04d", i, msg[:4], lastIndex+1+i)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type App struct {
 	URL    string
 	Config bootstrap.Config
 	Logs   *observer.ObservedLogs
+	Server *bootstrap.Server
 	fx     *fx.App
 	t      testing.TB
 	once   sync.Once
@@ -58,6 +60,11 @@ func BaseEnv(dbURL string) map[string]string {
 // the test ends. Logs are captured in App.Logs (and not printed).
 func StartApp(t testing.TB, env map[string]string, opts ...fx.Option) *App {
 	t.Helper()
+	p := protocol
+	if p != HTTP1 {
+		env = maps.Clone(env)
+		protocolEnv(t, env)
+	}
 	cfg, err := bootstrap.LoadConfig(env)
 	if err != nil {
 		t.Fatalf("configuration: %v", err)
@@ -77,7 +84,8 @@ func StartApp(t testing.TB, env map[string]string, opts ...fx.Option) *App {
 	if err := app.Start(ctx); err != nil {
 		t.Fatalf("start app: %v", err)
 	}
-	a := &App{URL: srv.URL(), Config: cfg, Logs: logs, fx: app, t: t}
+	a := &App{URL: srv.URL(), Config: cfg, Logs: logs, Server: srv, fx: app, t: t}
+	register(t, a.URL, p)
 	t.Cleanup(func() { _ = a.Stop() })
 	return a
 }
@@ -180,11 +188,13 @@ func Do(t TB, method, url, token string, body any, headers ...string) Response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	client, must2 := clientFor(url)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer func() { _ = res.Body.Close() }()
+	checkHTTP2(t, res, must2)
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)

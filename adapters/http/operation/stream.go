@@ -139,10 +139,15 @@ func lastEventID(in *streamInput) (*int64, error) {
 
 // serve takes the connection over from the HTTP server: a stream outlives
 // the server's write timeout, and a hijacked connection costs no server
-// goroutine or buffers while it waits.
+// goroutine or buffers while it waits. An HTTP/2 stream shares its
+// connection and cannot be taken over: it is written where it is (serveH2).
 func (h *Handler) serve(hctx huma.Context, stream *streaming.Stream, tokenExp time.Time) {
 	c := humagin.Unwrap(hctx)
 	log := httpkit.Logger(hctx.Context())
+	if c.Request.ProtoMajor >= 2 {
+		h.serveH2(hctx, stream, tokenExp, log)
+		return
+	}
 	header := c.Writer.Header().Clone()
 	conn, _, err := c.Writer.Hijack()
 	if err != nil {
@@ -164,12 +169,42 @@ func (h *Handler) serve(hctx huma.Context, stream *streaming.Stream, tokenExp ti
 	header.Set("Connection", "close")
 	_ = header.Write(&b)
 	b.WriteString("\r\n")
-	writeRetry(&b, h.settings.Retry)
-	for _, m := range stream.Initial() {
-		writeMessage(&b, m)
-	}
+	h.writeOpening(&b, stream)
 	h.pumps.Add(1)
-	go h.pump(conn, b.Bytes(), stream, tokenExp, log)
+	go h.pump(hijacked{conn: conn, timeout: h.settings.WriteTimeout}, b.Bytes(), stream, tokenExp, departureCheck(conn), nil, log)
+}
+
+// serveH2 sends the stream's headers now and leaves its body to a
+// continuation, which the server runs in this request's goroutine once the
+// middleware chain has returned: logs, metrics and traces see the stream
+// opened, as on HTTP/1.1, and the request's context tells when the client
+// resets the stream or the connection goes.
+func (h *Handler) serveH2(hctx huma.Context, stream *streaming.Stream, tokenExp time.Time, log *zap.Logger) {
+	header := humagin.Unwrap(hctx).Writer.Header()
+	header.Del("Content-Length")
+	setStreamHeaders(header.Set)
+	var b bytes.Buffer
+	h.writeOpening(&b, stream)
+	h.pumps.Add(1)
+	if !httpkit.Continue(hctx.Context(), func(w http.ResponseWriter, r *http.Request) {
+		h.pump(newFlushed(w, h.settings.WriteTimeout), b.Bytes(), stream, tokenExp, nil, r.Context().Done(), log)
+	}) {
+		h.pumps.Done()
+		stream.Close()
+		log.Error("cannot stream over HTTP/2: the server does not run continuations (httpkit.Continuable)")
+		httpkit.WriteProblem(humagin.Unwrap(hctx).Writer, httpkit.NewProblem(hctx.Context(), http.StatusInternalServerError, "streaming is not available on this connection"))
+		return
+	}
+	hctx.SetStatus(http.StatusOK)
+}
+
+// writeOpening appends what every stream starts with: the retry hint and
+// the initial messages.
+func (h *Handler) writeOpening(b *bytes.Buffer, stream *streaming.Stream) {
+	writeRetry(b, h.settings.Retry)
+	for _, m := range stream.Initial() {
+		writeMessage(b, m)
+	}
 }
 
 // streamSendBuffer is each stream connection's kernel send buffer.
@@ -177,11 +212,14 @@ const streamSendBuffer = 64 << 10
 
 // pump writes a stream until it ends. Whatever ends it, the client can
 // resume from the last id it received and lose nothing.
-func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tokenExp time.Time, log *zap.Logger) {
+//
+// The client's departure shows either through left, polled (a hijacked
+// connection), or through gone (an HTTP/2 stream's context).
+func (h *Handler) pump(conn streamConn, head []byte, stream *streaming.Stream, tokenExp time.Time, left func() bool, gone <-chan struct{}, log *zap.Logger) {
 	defer h.pumps.Done()
-	defer func() { _ = conn.Close() }()
+	defer conn.close()
 	defer stream.Close()
-	if !h.write(conn, head) {
+	if !conn.write(head) {
 		return
 	}
 	keepalive := time.NewTicker(h.settings.Keepalive)
@@ -198,7 +236,6 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 	// second keepalive write that fails: its slot in the caller's cap is
 	// freed with the stream.
 	var departures <-chan time.Time
-	left := departureCheck(conn)
 	if left != nil {
 		t := time.NewTicker(departureInterval(h.settings.Keepalive))
 		defer t.Stop()
@@ -226,14 +263,14 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 					log.Debug("stream ended by the server", zap.String("reason", err.Error()))
 					writeRetry(&b, h.settings.Retry)
 				}
-				h.write(conn, b.Bytes())
+				conn.write(b.Bytes())
 				return
 			}
-			if b.Len() > 0 && !h.write(conn, b.Bytes()) {
+			if b.Len() > 0 && !conn.write(b.Bytes()) {
 				return
 			}
 		case <-keepalive.C:
-			if !h.write(conn, []byte(": keepalive\n\n")) {
+			if !conn.write([]byte(": keepalive\n\n")) {
 				return
 			}
 		case <-departures:
@@ -241,15 +278,18 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 				log.Debug("stream ended: the client left")
 				return
 			}
+		case <-gone:
+			log.Debug("stream ended: the client left")
+			return
 		case <-lifetime.C:
 			// The client reconnects after the retry hint and resumes.
-			h.write(conn, []byte(": max duration reached; resume with Last-Event-ID\n\n"))
+			conn.write([]byte(": max duration reached; resume with Last-Event-ID\n\n"))
 			return
 		case <-expired:
-			h.write(conn, []byte("event: token_expired\ndata: {}\n\n"))
+			conn.write([]byte("event: token_expired\ndata: {}\n\n"))
 			return
 		case <-stream.Revoked():
-			h.write(conn, []byte(accessRevoked))
+			conn.write([]byte(accessRevoked))
 			return
 		case <-draining:
 			// Events keep flowing until this stream's own moment of the
@@ -263,7 +303,7 @@ func (h *Handler) pump(conn net.Conn, head []byte, stream *streaming.Stream, tok
 			fmt.Fprintf(&b, ": shutting down (this stream ends %v into the %v drain window); resume with Last-Event-ID\n\n",
 				offset.Round(time.Millisecond), h.settings.DrainWindow)
 			writeRetry(&b, h.settings.Retry)
-			h.write(conn, b.Bytes())
+			conn.write(b.Bytes())
 			return
 		}
 	}
@@ -279,12 +319,6 @@ func (h *Handler) drainOffset() time.Duration {
 		return 0
 	}
 	return rand.N(h.settings.DrainWindow) //nolint:gosec // jitter, not a secret
-}
-
-func (h *Handler) write(conn net.Conn, b []byte) bool {
-	_ = conn.SetWriteDeadline(time.Now().Add(h.settings.WriteTimeout))
-	_, err := conn.Write(b)
-	return err == nil
 }
 
 // Shutdown ends every stream, each at a random moment of the drain window
