@@ -5,6 +5,9 @@ BIN   := bin/api
 # golangci-lint is built once into a project-local directory named after its version.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := .tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+# helm is built the same way; bootstrap/helm_test.go reads HELM_VERSION here to find it.
+HELM_VERSION := v4.3.2
+HELM := .tools/helm-$(HELM_VERSION)/helm
 # What api version, the startup log, /health/live and the OpenAPI document
 # say; override on the command line (make build VERSION=v1.2.3).
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -18,7 +21,7 @@ LDFLAGS    := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(CO
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_DIR := adapters/http/docs/assets/swagger-ui
 
-.PHONY: static image-rootfs swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools observatory
+.PHONY: static image-rootfs swagger-ui run build test test-short cover lint fmt vet bench bench-instructions migrate clean help context browser pgbouncer openapi openapi-tools redis-tools helm-tools helm-lint observatory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,7 +52,7 @@ image-rootfs: ## lay out the container image's files in ROOTFS (default var/root
 	printf 'root:x:0:\nnonroot:x:65532:\n' > $(ROOTFS)/etc/group
 	chmod 1777 $(ROOTFS)/tmp && chown 65532:65532 $(ROOTFS)/data 2>/dev/null || true
 
-test: vet browser pgbouncer redis-tools openapi-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
+test: vet browser pgbouncer redis-tools openapi-tools helm-tools ## the whole suite against real PostgreSQL and Redis, with module-wide coverage
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -tags $(BUILD_TAGS) -count=1 -race -timeout 20m -coverpkg=./... -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1 | awk '{print "statement coverage of the whole module: " $$NF}'
@@ -116,6 +119,20 @@ lint: $(GOLANGCI_LINT) ## golangci-lint with .golangci.yml (the first run builds
 
 $(GOLANGCI_LINT):
 	GOBIN=$(CURDIR)/$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# The Helm chart (deploy/helm/api): linted and rendered with the pinned helm,
+# built once into .tools like golangci-lint; bootstrap/helm_test.go runs it too.
+HELM_LINT_VALUES := --set existingSecret=api-secrets
+helm-tools: $(HELM) ## build the pinned helm into .tools (the first run takes a few minutes)
+
+$(HELM):
+	GOBIN=$(CURDIR)/$(dir $(HELM)) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+helm-lint: $(HELM) ## helm lint and helm template of deploy/helm/api (defaults, then with autoscaling and the ServiceMonitor)
+	$(HELM) lint --strict deploy/helm/api $(HELM_LINT_VALUES)
+	$(HELM) lint --strict deploy/helm/api $(HELM_LINT_VALUES) --set autoscaling.enabled=true --set serviceMonitor.enabled=true
+	$(HELM) template api deploy/helm/api $(HELM_LINT_VALUES) >/dev/null
+	$(HELM) template api deploy/helm/api $(HELM_LINT_VALUES) --set autoscaling.enabled=true --set serviceMonitor.enabled=true >/dev/null
 
 observatory: build ## grade the HTTPS listener with Mozilla's HTTP Observatory, offline (root: it serves on 443 and 80; test/observatory/README.md)
 	test/observatory/run.sh $(BIN)
