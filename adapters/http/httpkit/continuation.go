@@ -27,7 +27,18 @@ func Continuable(next http.Handler) http.Handler {
 			return
 		}
 		c := &continuation{}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), continuationKey{}, c)))
+		inner := r.WithContext(context.WithValue(r.Context(), continuationKey{}, c))
+		// The chain runs on a goroutine of its own: the stack it grows (16 KiB
+		// through gin and huma) goes with it, and a continuation that lives
+		// for hours waits on this goroutine's small one.
+		panicked := make(chan any, 1)
+		go func() {
+			defer func() { panicked <- recover() }()
+			next.ServeHTTP(w, inner)
+		}()
+		if p := <-panicked; p != nil {
+			panic(p) // where the server recovers it (http.ErrAbortHandler included)
+		}
 		if c.run != nil {
 			c.run(w, r)
 		}
