@@ -44,6 +44,15 @@ func TestOverHTTP2(t *testing.T) {
 	}
 }
 
+// TestStreamsOverHTTPSOnHTTP11: a client without HTTP/2 gets the hijacked
+// path over TLS, and a stream whose client left frees its slot as soon as
+// over plain HTTP/1.1 (the departure check looks below TLS).
+func TestStreamsOverHTTPSOnHTTP11(t *testing.T) {
+	testkit.UseProtocol(t, testkit.HTTPS1)
+	t.Run("StreamSnapshotFirstThenLiveEventsUntilTheEnd", TestStreamSnapshotFirstThenLiveEventsUntilTheEnd)
+	t.Run("StreamSlotsFreeSoonAfterClientsLeave", TestStreamSlotsFreeSoonAfterClientsLeave)
+}
+
 // TestTheHTTPSListener: HTTP/2 and HTTP/1.1 are both offered by ALPN (a
 // stream over HTTPS on HTTP/1.1 still takes its TLS connection over), TLS
 // below 1.2 is refused, every answer carries HSTS, and the redirect

@@ -188,13 +188,13 @@ func Do(t TB, method, url, token string, body any, headers ...string) Response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	client, must2 := clientFor(url)
+	client, p := clientFor(url)
 	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer func() { _ = res.Body.Close() }()
-	checkHTTP2(t, res, must2)
+	checkProtocol(t, res, p)
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)

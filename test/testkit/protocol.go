@@ -31,12 +31,15 @@ const (
 	HTTPS2 Protocol = "h2"
 	// H2C is cleartext HTTP/2 with prior knowledge (HTTP_H2C).
 	H2C Protocol = "h2c"
+	// HTTPS1 is the HTTPS listener spoken to over HTTP/1.1 only, as a
+	// client without HTTP/2 would: streams take their TLS connection over.
+	HTTPS1 Protocol = "https/1.1"
 )
 
 var (
 	protocol = HTTP1
 	clientMu sync.Mutex
-	clients  = map[string]*http.Client{} // an app's base URL → the client that speaks its protocol
+	clients  = map[string]registered{} // an app's base URL → the client that speaks its protocol
 )
 
 // UseProtocol makes the apps the test starts from now on serve p, until
@@ -51,11 +54,16 @@ func UseProtocol(t testing.TB, p Protocol) {
 // CurrentProtocol is what apps started now serve.
 func CurrentProtocol() Protocol { return protocol }
 
+type registered struct {
+	client   *http.Client
+	protocol Protocol
+}
+
 // protocolEnv adds what the current protocol needs to an app's environment.
 func protocolEnv(t testing.TB, env map[string]string) {
 	t.Helper()
 	switch protocol {
-	case HTTPS2:
+	case HTTPS2, HTTPS1:
 		if env["HTTP_TLS_CERT_FILE"] == "" {
 			c := TestCertificate(t)
 			env["HTTP_TLS_CERT_FILE"], env["HTTP_TLS_KEY_FILE"] = c.CertFile, c.KeyFile
@@ -72,7 +80,7 @@ func register(t testing.TB, baseURL string, p Protocol) {
 		return
 	}
 	clientMu.Lock()
-	clients[baseURL] = client
+	clients[baseURL] = registered{client, p}
 	clientMu.Unlock()
 	t.Cleanup(func() {
 		clientMu.Lock()
@@ -89,17 +97,17 @@ func ClientFor(url string) *http.Client {
 	return c
 }
 
-// clientFor is the client for a URL of an app a test started, and
-// whether it must speak HTTP/2 there.
-func clientFor(url string) (*http.Client, bool) {
+// clientFor is the client for a URL of an app a test started, and the
+// protocol its responses must come over (HTTP1 for any other URL).
+func clientFor(url string) (*http.Client, Protocol) {
 	clientMu.Lock()
 	defer clientMu.Unlock()
-	for base, c := range clients {
+	for base, r := range clients {
 		if url == base || strings.HasPrefix(url, base+"/") {
-			return c, true
+			return r.client, r.protocol
 		}
 	}
-	return http.DefaultClient, false
+	return http.DefaultClient, HTTP1
 }
 
 // ClientOf is a client that speaks only p (nil for HTTP1: the default
@@ -114,16 +122,21 @@ func ClientOf(p Protocol) *http.Client {
 		pr := new(http.Protocols)
 		pr.SetUnencryptedHTTP2(true)
 		return &http.Client{Transport: &http.Transport{Protocols: pr}}
+	case HTTPS1:
+		pr := new(http.Protocols)
+		pr.SetHTTP1(true)
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testCA.pool(), MinVersion: tls.VersionTLS12}, Protocols: pr}}
 	}
 	return nil
 }
 
-// checkHTTP2 fails the test when a response that had to come over HTTP/2
-// did not: negotiated, not assumed.
-func checkHTTP2(t TB, res *http.Response, must bool) {
+// checkProtocol fails the test when a response did not come over the
+// protocol p says: negotiated, not assumed.
+func checkProtocol(t TB, res *http.Response, p Protocol) {
 	t.Helper()
-	if must && res.ProtoMajor != 2 {
-		t.Fatalf("%s %s came over %s, want HTTP/2", res.Request.Method, res.Request.URL, res.Proto)
+	major, tlsToo := map[Protocol]int{HTTPS2: 2, H2C: 2, HTTPS1: 1}[p], p == HTTPS2 || p == HTTPS1
+	if major != 0 && (res.ProtoMajor != major || tlsToo != (res.TLS != nil)) {
+		t.Fatalf("%s %s came over %s (TLS %v), want %s", res.Request.Method, res.Request.URL, res.Proto, res.TLS != nil, p)
 	}
 }
 

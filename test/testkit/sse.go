@@ -51,8 +51,8 @@ func OpenSSE(t TB, url, token string, headers ...string) *SSE {
 	}
 	// One connection per stream on HTTP/1.1; on HTTP/2 the app's client
 	// multiplexes them, as a browser does.
-	client, must2 := clientFor(url)
-	if !must2 {
+	client, p := clientFor(url)
+	if p == HTTP1 {
 		client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	}
 	res, err := client.Do(req) //nolint:bodyclose // closed by the reading goroutine, or below when not 200
@@ -60,7 +60,7 @@ func OpenSSE(t TB, url, token string, headers ...string) *SSE {
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	checkHTTP2(t, res, must2)
+	checkProtocol(t, res, p)
 	s := &SSE{Status: res.StatusCode, Header: res.Header, events: make(chan SSEEvent, 100000),
 		comments: make(chan string, 1000), done: make(chan struct{}), cancel: cancel}
 	if res.StatusCode != http.StatusOK {

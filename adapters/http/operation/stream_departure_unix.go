@@ -3,6 +3,7 @@
 package operation
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"syscall"
@@ -17,7 +18,13 @@ const maxDiscard = 4 << 10
 // when conn does not expose its descriptor (the next failed write then
 // ends the stream). The check costs one non-blocking read per call and
 // no goroutine.
+//
+// Over TLS it looks at the socket below: the stream never reads from its
+// connection again, so dropping raw bytes (a close_notify) breaks nothing.
 func departureCheck(conn net.Conn) func() bool {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
