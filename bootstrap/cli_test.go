@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -195,12 +194,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestMainStopsOnSIGTERMWithExitZero(t *testing.T) {
-	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeLoopbackAddr(t)
 	t.Setenv("APP_ENV", "test")
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("DATABASE_URL", "sqlite://"+t.TempDir()+"/sig.db")

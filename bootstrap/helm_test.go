@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -382,12 +381,12 @@ func TestHelmChartServesWhatItProbes(t *testing.T) {
 	}
 	delete(env, "REDIS_URL")
 	env["DATABASE_URL"] = "sqlite://" + t.TempDir() + "/helm.db"
-	env["HTTP_ADDR"], env["METRICS_ADDR"] = helmFreeAddr(t), helmFreeAddr(t)
+	env["HTTP_ADDR"], env["METRICS_ADDR"] = freeLoopbackAddr(t), freeLoopbackAddr(t)
 	env["HTTP_SHUTDOWN_DELAY"] = "0s"
 	env["LOG_LEVEL"] = "error"
 
 	job := container(t, c["Job"], "migrate")
-	var out, errb helmBuffer
+	var out, errb syncBuffer
 	if code := Run(t.Context(), job.Args, env, &out, &errb); code != 0 || !strings.Contains(out.String(), "applied") {
 		t.Fatalf("the migration Job's command %v exited %d:\n%s%s", job.Args, code, out.String(), errb.String())
 	}
@@ -853,7 +852,8 @@ func helmInt[T int | int64](p *T) any {
 	return *p
 }
 
-func helmFreeAddr(t *testing.T) string {
+// freeLoopbackAddr is a loopback address no one listens on just now.
+func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -861,22 +861,4 @@ func helmFreeAddr(t *testing.T) string {
 	}
 	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
-}
-
-// helmBuffer is a buffer the server's goroutines and the test share.
-type helmBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *helmBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *helmBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -35,10 +35,12 @@ type sdkPage struct {
 	token string
 	// mint, when set, makes the token the first time the page asks for
 	// it, so that a short-lived one does not age while Chromium starts.
-	mint  func() string
-	mu    sync.Mutex
-	state sdkPageState
+	mint    func() string
+	mu      sync.Mutex
+	results pageResults[sdkPageState]
 }
+
+func (s sdkPageState) reportVersion() int { return s.Version }
 
 func (p *sdkPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
@@ -53,27 +55,10 @@ func (p *sdkPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.mu.Unlock()
 		_, _ = w.Write([]byte(token))
 	case r.Method == http.MethodPost && r.URL.Path == "/results":
-		var s sdkPageState
-		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
-			p.t.Errorf("results from the page: %v", err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		p.mu.Lock()
-		if s.Version > p.state.Version {
-			p.state = s
-		}
-		p.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		p.results.receive(p.t, w, r)
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-func (p *sdkPage) snapshot() sdkPageState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.state
 }
 
 // balancer stands for the load balancer in front of the API's instances:
@@ -142,7 +127,7 @@ func sameOrigin(t *testing.T, page *sdkPage, lb *balancer) *httptest.Server {
 func waitForPage(t *testing.T, page *sdkPage, what string, deadline time.Time, browserLog func() string, errorsOK bool, cond func(sdkPageState) bool) sdkPageState {
 	t.Helper()
 	for {
-		s := page.snapshot()
+		s := page.results.snapshot()
 		if cond(s) {
 			return s
 		}

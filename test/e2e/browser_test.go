@@ -47,11 +47,44 @@ type pageMessage struct {
 // page reported.
 type browserPage struct {
 	t       *testing.T
+	results pageResults[pageState]
 	mu      sync.Mutex
-	state   pageState
 	api     string
 	token   string
 	tickets int
+}
+
+func (s pageState) reportVersion() int { return s.Version }
+
+// pageReport is a state a test page posts to /results, numbered: one
+// report may overtake another on the way.
+type pageReport interface{ reportVersion() int }
+
+// pageResults keeps the newest report a page posted.
+type pageResults[S pageReport] struct {
+	lock  sync.Mutex
+	state S
+}
+
+func (p *pageResults[S]) receive(t *testing.T, w http.ResponseWriter, r *http.Request) {
+	var s S
+	if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
+		t.Errorf("results from the page: %v", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.lock.Lock()
+	if s.reportVersion() > p.state.reportVersion() {
+		p.state = s
+	}
+	p.lock.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (p *pageResults[S]) snapshot() S {
+	p.lock.Lock()
+	defer p.lock.Unlock()
+	return p.state
 }
 
 func (p *browserPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -70,18 +103,7 @@ func (p *browserPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
 	case r.Method == http.MethodPost && r.URL.Path == "/results":
-		var s pageState
-		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
-			p.t.Errorf("results from the page: %v", err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		p.mu.Lock()
-		if s.Version > p.state.Version {
-			p.state = s
-		}
-		p.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		p.results.receive(p.t, w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -129,19 +151,13 @@ func (p *browserPage) issueTicket(ctx context.Context, project, op string) ([]by
 	return body, res.StatusCode, nil
 }
 
-func (p *browserPage) snapshot() pageState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.state
-}
-
 // waitFor waits until cond holds for the page's state, at most until
 // deadline.
 func (p *browserPage) waitFor(t *testing.T, what string, deadline time.Time, cond func(pageState) bool, browserLog func() string) pageState {
 	t.Helper()
 	since := time.Now()
 	for {
-		s := p.snapshot()
+		s := p.results.snapshot()
 		if cond(s) {
 			return s
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -340,9 +338,10 @@ func TestHTTP2SlowConsumerIsEvictedWithoutSlowingOthers(t *testing.T) {
 // browserPage does, and keeps the latest state it reported.
 type manyStreamsPage struct {
 	*browserPage
-	mu    sync.Mutex
-	state manyStreamsState
+	many pageResults[manyStreamsState]
 }
+
+func (s manyStreamsState) reportVersion() int { return s.Version }
 
 type manyStreamsState struct {
 	Version  int        `json:"version"`
@@ -356,26 +355,10 @@ func (p *manyStreamsPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/manystreams.html":
 		serveTestdataPage(p.t, w, "manystreams.html")
 	case r.Method == http.MethodPost && r.URL.Path == "/results":
-		var s manyStreamsState
-		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		p.mu.Lock()
-		if s.Version > p.state.Version {
-			p.state = s
-		}
-		p.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		p.many.receive(p.t, w, r)
 	default:
 		p.browserPage.ServeHTTP(w, r) // /ticket
 	}
-}
-
-func (p *manyStreamsPage) snapshot() manyStreamsState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.state
 }
 
 // TestBrowserOpensMoreThanSixStreamsOverHTTPS: headless Chromium's own
@@ -404,7 +387,7 @@ func TestBrowserOpensMoreThanSixStreamsOverHTTPS(t *testing.T) {
 	waitFor := func(what string, cond func(manyStreamsState) bool) manyStreamsState {
 		t.Helper()
 		for {
-			s := page.snapshot()
+			s := page.many.snapshot()
 			if cond(s) {
 				return s
 			}
