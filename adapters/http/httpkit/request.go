@@ -192,7 +192,9 @@ var errNotGranted = errors.New("httpkit: a project route ran without the project
 
 // Logger returns the request's logger, with its correlation id and (once
 // tracing has started) its trace id; a no-op logger outside a request.
-// It is built the first time a request logs anything but its access line.
+// It is built the first time a request logs anything but its access line,
+// and encodes its fields only when it writes: a stream keeps its logger
+// for hours and most never log.
 func Logger(ctx context.Context) *zap.Logger {
 	r := RequestOf(ctx)
 	if r == nil || r.base == nil {
@@ -203,7 +205,7 @@ func Logger(ctx context.Context) *zap.Logger {
 		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 			fields = append(fields, zap.String("trace_id", sc.TraceID().String()))
 		}
-		r.logger = r.base.With(fields...)
+		r.logger = r.base.WithLazy(fields...)
 	})
 	return r.logger
 }

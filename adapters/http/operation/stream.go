@@ -185,9 +185,12 @@ func (h *Handler) serveH2(hctx huma.Context, stream *streaming.Stream, tokenExp 
 	setStreamHeaders(header.Set)
 	var b bytes.Buffer
 	h.writeOpening(&b, stream)
+	head := b.Bytes()
 	h.pumps.Add(1)
 	if !httpkit.Continue(hctx.Context(), func(w http.ResponseWriter, r *http.Request) {
-		h.pump(newFlushed(w, h.settings.WriteTimeout), b.Bytes(), stream, tokenExp, nil, r.Context().Done(), log)
+		opening := head
+		head = nil // written once; the stream may wait for hours
+		h.pump(newFlushed(w, h.settings.WriteTimeout), opening, stream, tokenExp, nil, r.Context().Done(), log)
 	}) {
 		h.pumps.Done()
 		stream.Close()
@@ -205,6 +208,7 @@ func (h *Handler) writeOpening(b *bytes.Buffer, stream *streaming.Stream) {
 	for _, m := range stream.Initial() {
 		writeMessage(b, m)
 	}
+	stream.DropInitial()
 }
 
 // streamSendBuffer is each stream connection's kernel send buffer.
@@ -214,7 +218,9 @@ const streamSendBuffer = 64 << 10
 // resume from the last id it received and lose nothing.
 //
 // The client's departure shows either through left, polled (a hijacked
-// connection), or through gone (an HTTP/2 stream's context).
+// connection), or through gone (an HTTP/2 stream's context). Everything
+// the pump waits for besides events and departure runs on one timer
+// (clock): an idle stream holds one timer, not five.
 func (h *Handler) pump(conn streamConn, head []byte, stream *streaming.Stream, tokenExp time.Time, left func() bool, gone <-chan struct{}, log *zap.Logger) {
 	defer h.pumps.Done()
 	defer conn.close()
@@ -222,71 +228,41 @@ func (h *Handler) pump(conn streamConn, head []byte, stream *streaming.Stream, t
 	if !conn.write(head) {
 		return
 	}
-	keepalive := time.NewTicker(h.settings.Keepalive)
-	defer keepalive.Stop()
-	lifetime := time.NewTimer(h.settings.MaxDuration)
-	defer lifetime.Stop()
-	var expired <-chan time.Time
-	if !tokenExp.IsZero() {
-		t := time.NewTimer(time.Until(tokenExp))
-		defer t.Stop()
-		expired = t.C
-	}
-	// A client that left is noticed within departureInterval, not at the
-	// second keepalive write that fails: its slot in the caller's cap is
-	// freed with the stream.
-	var departures <-chan time.Time
-	if left != nil {
-		t := time.NewTicker(departureInterval(h.settings.Keepalive))
-		defer t.Stop()
-		departures = t.C
-	}
+	clock := h.newClock(time.Now(), tokenExp, left != nil)
+	timer := time.NewTimer(clock.wait(time.Now()))
+	defer timer.Stop()
 	draining := h.draining
-	var drained <-chan time.Time
-	var offset time.Duration
-	var drainTimer *time.Timer
-	defer func() {
-		if drainTimer != nil {
-			drainTimer.Stop()
-		}
-	}()
 	for {
 		select {
 		case <-stream.Ready():
-			events, done := stream.Take()
-			var b bytes.Buffer
-			for i := range events {
-				h.frames.write(&b, &events[i])
+			if !h.writeEvents(conn, stream, log) {
+				return
 			}
-			if done {
-				if err := stream.Err(); err != nil {
-					log.Debug("stream ended by the server", zap.String("reason", err.Error()))
-					writeRetry(&b, h.settings.Retry)
+		case now := <-timer.C:
+			switch clock.due(now) {
+			case wakeExpiry:
+				conn.write([]byte("event: token_expired\ndata: {}\n\n"))
+				return
+			case wakeLifetime:
+				// The client reconnects after the retry hint and resumes.
+				conn.write([]byte(": max duration reached; resume with Last-Event-ID\n\n"))
+				return
+			case wakeDrain:
+				h.writeDrained(conn, clock.drainOffset)
+				return
+			case wakeDeparture:
+				if left() {
+					log.Debug("stream ended: the client left")
+					return
 				}
-				conn.write(b.Bytes())
-				return
+			case wakeKeepalive:
+				if !conn.write([]byte(": keepalive\n\n")) {
+					return
+				}
 			}
-			if b.Len() > 0 && !conn.write(b.Bytes()) {
-				return
-			}
-		case <-keepalive.C:
-			if !conn.write([]byte(": keepalive\n\n")) {
-				return
-			}
-		case <-departures:
-			if left() {
-				log.Debug("stream ended: the client left")
-				return
-			}
+			timer.Reset(clock.wait(time.Now()))
 		case <-gone:
 			log.Debug("stream ended: the client left")
-			return
-		case <-lifetime.C:
-			// The client reconnects after the retry hint and resumes.
-			conn.write([]byte(": max duration reached; resume with Last-Event-ID\n\n"))
-			return
-		case <-expired:
-			conn.write([]byte("event: token_expired\ndata: {}\n\n"))
 			return
 		case <-stream.Revoked():
 			conn.write([]byte(accessRevoked))
@@ -295,18 +271,39 @@ func (h *Handler) pump(conn streamConn, head []byte, stream *streaming.Stream, t
 			// Events keep flowing until this stream's own moment of the
 			// window; a stream opened late in the drain ends soon after.
 			draining = nil
-			offset = h.drainOffset()
-			drainTimer = time.NewTimer(time.Until(h.drainStart.Add(offset)))
-			drained = drainTimer.C
-		case <-drained:
-			var b bytes.Buffer
-			fmt.Fprintf(&b, ": shutting down (this stream ends %v into the %v drain window); resume with Last-Event-ID\n\n",
-				offset.Round(time.Millisecond), h.settings.DrainWindow)
-			writeRetry(&b, h.settings.Retry)
-			conn.write(b.Bytes())
-			return
+			clock.drainOffset = h.drainOffset()
+			clock.drain = h.drainStart.Add(clock.drainOffset)
+			timer.Reset(clock.wait(time.Now()))
 		}
 	}
+}
+
+// writeEvents writes what the stream has queued; false when the stream
+// is over, written to its end or broken.
+func (h *Handler) writeEvents(conn streamConn, stream *streaming.Stream, log *zap.Logger) bool {
+	events, done := stream.Take()
+	var b bytes.Buffer
+	for i := range events {
+		h.frames.write(&b, &events[i])
+	}
+	if done {
+		if err := stream.Err(); err != nil {
+			log.Debug("stream ended by the server", zap.String("reason", err.Error()))
+			writeRetry(&b, h.settings.Retry)
+		}
+		conn.write(b.Bytes())
+		return false
+	}
+	return b.Len() == 0 || conn.write(b.Bytes())
+}
+
+// writeDrained ends a stream at its moment of the shutdown's drain window.
+func (h *Handler) writeDrained(conn streamConn, offset time.Duration) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, ": shutting down (this stream ends %v into the %v drain window); resume with Last-Event-ID\n\n",
+		offset.Round(time.Millisecond), h.settings.DrainWindow)
+	writeRetry(&b, h.settings.Retry)
+	conn.write(b.Bytes())
 }
 
 // accessRevoked ends a stream whose caller is no longer a member of its

@@ -44,6 +44,10 @@ type Stream struct {
 // Initial is what to send before any live event.
 func (s *Stream) Initial() []Message { return s.initial }
 
+// DropInitial lets the initial messages go once they are written, so that
+// a stream waiting for hours holds no copy of its snapshot.
+func (s *Stream) DropInitial() { s.initial = nil }
+
 // Finished reports that the operation streamed has ended and the initial
 // messages hold everything left to send.
 func (s *Stream) Finished() bool { return s.finished }
